@@ -1,0 +1,1 @@
+"""BackFuture Connect shared library: messages, subjects, settings, bus, Vault, logging, ops."""

@@ -1,0 +1,61 @@
+"""NATS subject names, JetStream streams and KV buckets: the bus's whole address book.
+
+Durable events live in ``BF_EVENTS`` (``bf.evt.>``), commands in ``BF_COMMANDS``
+(``bf.cmd.>``), the audit trail in ``BF_AUDIT`` (``bf.audit.>``). Request/reply calls to a
+connector use core NATS on ``bf.rpc.connector.<exchange>.<call>`` with a queue group, so any
+replica of that exchange's connector answers.
+"""
+
+from __future__ import annotations
+
+EVENTS_STREAM = "BF_EVENTS"
+EVENTS_SUBJECTS = "bf.evt.>"
+COMMANDS_STREAM = "BF_COMMANDS"
+COMMANDS_SUBJECTS = "bf.cmd.>"
+AUDIT_STREAM = "BF_AUDIT"
+AUDIT_SUBJECTS = "bf.audit.>"
+
+# Events (fan out).
+CONNECTION_ADDED = "bf.evt.connection.added"
+CONNECTION_RENAMED = "bf.evt.connection.renamed"
+CONNECTION_CREDENTIALS_ROTATED = "bf.evt.connection.credentials_rotated"
+CONNECTION_DELETED = "bf.evt.connection.deleted"
+CONNECTION_ATTESTED = "bf.evt.connection.attested"
+TEST_STARTED = "bf.evt.test.started"
+TEST_PASSED = "bf.evt.test.passed"
+TEST_FAILED = "bf.evt.test.failed"
+STRATEGY_ENABLED = "bf.evt.strategy.enabled"
+STRATEGY_UPDATED = "bf.evt.strategy.updated"
+STRATEGY_DISABLED = "bf.evt.strategy.disabled"
+STRATEGY_PAUSED = "bf.evt.strategy.paused"
+STRATEGY_RESUMED = "bf.evt.strategy.resumed"
+
+# Commands (one handler each).
+TEST_REQUESTED = "bf.cmd.test.requested"
+
+# Request/reply to the connector of one exchange.
+CONNECTOR_QUEUE = "connector"
+
+
+def probe_subject(exchange: str) -> str:
+    """Subject on which ``exchange``'s connector answers connection probes."""
+    return f"bf.rpc.connector.{exchange}.probe"
+
+
+def order_subject(exchange: str) -> str:
+    """Subject on which ``exchange``'s connector places and cancels orders."""
+    return f"bf.rpc.connector.{exchange}.order"
+
+
+def ticks_subject(exchange: str, symbol: str) -> str:
+    """Subject of market-data ticks for one symbol (``BTC/USDT`` -> ``BTC_USDT``)."""
+    return f"bf.md.{exchange}.{symbol.replace('/', '_').replace(':', '__')}"
+
+
+# KV buckets (read models and leases).
+KV_CONNECTIONS = "bf_connections"  # key "<user_id>.<connection_id>" -> ConnectionView JSON
+KV_USERS = "bf_users"  # key "email.<sha256(email)>" -> user record (password hash, id)
+KV_FINGERPRINTS = "bf_key_fingerprints"  # key "<fingerprint>.<connection_id>" -> user id
+KV_TESTER = "bf_tester"  # tester state: processed test ids, schedules
+KV_STRATEGIES = "bf_strategies"
+KV_LEASES = "bf_leases"
