@@ -30,6 +30,9 @@ STRATEGY_DISABLED = "bf.evt.strategy.disabled"
 STRATEGY_PAUSED = "bf.evt.strategy.paused"
 STRATEGY_RESUMED = "bf.evt.strategy.resumed"
 
+# Audit trail (immutable, kept 400 days): what a user confirmed, e.g. withdrawal disabled.
+AUDIT_CONNECTION_ATTESTED = "bf.audit.connection.attested"
+
 # Commands (one handler each).
 TEST_REQUESTED = "bf.cmd.test.requested"
 
@@ -47,6 +50,15 @@ def order_subject(exchange: str) -> str:
     return f"bf.rpc.connector.{exchange}.order"
 
 
+def progress_subject(connection_id: str, step: str = "check") -> str:
+    """Core (non-durable) subject of a running test's per-check progress for one connection.
+
+    The gateway relays ``bf.progress.<connection_id>.>`` to the dashboard's live feed; a
+    payload is one JSON object and, like every message, never holds secret material.
+    """
+    return f"bf.progress.{connection_id}.{step}"
+
+
 def ticks_subject(exchange: str, symbol: str) -> str:
     """Subject of market-data ticks for one symbol (``BTC/USDT`` -> ``BTC_USDT``)."""
     return f"bf.md.{exchange}.{symbol.replace('/', '_').replace(':', '__')}"
@@ -55,6 +67,7 @@ def ticks_subject(exchange: str, symbol: str) -> str:
 # KV buckets (read models and leases).
 KV_CONNECTIONS = "bf_connections"  # key "<user_id>.<connection_id>" -> ConnectionView JSON
 KV_USERS = "bf_users"  # key "email.<sha256(email)>" -> user record (password hash, id)
+KV_REVOKED_TOKENS = "bf_revoked_tokens"  # key "<jti>" -> expiry of a logged-out access token
 KV_FINGERPRINTS = "bf_key_fingerprints"  # key "<fingerprint>.<connection_id>" -> user id
 KV_TESTER = "bf_tester"  # tester state: processed test ids, schedules
 KV_STRATEGIES = "bf_strategies"

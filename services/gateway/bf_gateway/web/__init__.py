@@ -1,0 +1,1 @@
+"""The web dashboard: static pages and the routes that serve them."""
