@@ -1,0 +1,1 @@
+"""Market simulation: price paths and the order book of each simulated account."""
