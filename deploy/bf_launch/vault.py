@@ -149,6 +149,7 @@ class OpenBaoServer:
             name=name,
             argv=(str(bao_binary()), "server", "-dev", f"-dev-listen-address={host}:{port}", "-dev-no-store-token"),
             env={**clean_env(), "BAO_DEV_ROOT_TOKEN_ID": token},
+            health_url=_health_url(f"http://{host}:{port}"),
             stop_timeout_s=10.0,
         )
         return cls(spec, log_dir, f"http://{host}:{port}", home=None, root_token=token)
@@ -177,6 +178,7 @@ class OpenBaoServer:
             name=name,
             argv=(str(bao_binary()), "server", f"-config={config}"),
             env=clean_env(),
+            health_url=_health_url(f"http://{host}:{port}"),
             stop_timeout_s=15.0,
         )
         return cls(spec, log_dir, f"http://{host}:{port}", home=home, root_token=None)

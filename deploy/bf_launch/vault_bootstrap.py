@@ -15,14 +15,17 @@ destroys the previous ones), so only the running system's credentials are valid.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import hvac
 import hvac.exceptions
 
+from pydantic import SecretStr
+
 from bf_shared.logs import register_secret
+from bf_shared.settings import VaultSettings
 
 #: Services that get a policy and an AppRole (``bf-<service>``).
 SERVICES: tuple[str, ...] = ("gateway", "connector", "tester", "runner", "alerter")
@@ -72,6 +75,11 @@ class VaultAccess:
             "BACKFUTURE_VAULT_SECRET_ID": creds.secret_id,
         }
 
+    def settings(self, service: str) -> VaultSettings:
+        """``VaultSettings`` logging in as ``service`` (for ``bf_shared.vault.HvacVault``)."""
+        creds = self.approles[service]
+        return VaultSettings(addr=self.addr, role_id=creds.role_id, secret_id=SecretStr(creds.secret_id))
+
     def client(self) -> hvac.Client:
         """An hvac client with the root token."""
         return hvac.Client(url=self.addr, token=self.root_token, timeout=10)
@@ -109,10 +117,15 @@ def bootstrap(
     *,
     policy_dir: Path | None = None,
     rotate_secret_ids: bool = False,
+    mint: Collection[str] | None = None,
     token_ttl: str = "1h",
     token_max_ttl: str = "24h",
 ) -> VaultAccess:
-    """Bring the server to the layout above and mint one secret_id per service."""
+    """Bring the server to the layout above and mint one secret_id per service.
+
+    ``mint`` limits which services get a new secret_id (default: all); the others are left
+    out of the result. ``rotate_secret_ids`` first destroys the minted roles' old ones.
+    """
     client = hvac.Client(url=addr, token=root_token, timeout=30)
     policy_dir = policy_dir or default_policy_dir()
     _ensure_mounts(client)
@@ -130,6 +143,8 @@ def bootstrap(
             secret_id_ttl="0",
             secret_id_num_uses=0,
         )
+        if mint is not None and service not in mint:
+            continue
         if rotate_secret_ids:
             _destroy_secret_ids(client, name)
         role_id = str(client.auth.approle.read_role_id(name)["data"]["role_id"])
