@@ -33,6 +33,8 @@ PermissionSpec = str | Callable[[ExchangeState], str | None] | None
 STATE_KEY: web.AppKey[ExchangeState] = web.AppKey("bf_sim_state", ExchangeState)
 LIMITER_KEY: web.AppKey[FixedWindowLimiter] = web.AppKey("bf_sim_limiter", FixedWindowLimiter)
 VENUE_FOR_PATH_KEY: web.AppKey[Callable[[str], Venue]] = web.AppKey("bf_sim_venue_for_path")
+# Typed request storage where aiohttp has it (RequestKey is recent); a plain name otherwise.
+REQUEST_KEY_KEY: Any = web.RequestKey("bf_sim_key", KeyState) if hasattr(web, "RequestKey") else "bf_sim_key"
 
 
 class Venue(ABC):
@@ -185,7 +187,7 @@ def endpoint_handler(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
         key: KeyState | None = None
         if ep.private:
             key = ep.venue.authenticate(raw, state)
-            request["bf_sim_key"] = key
+            request[REQUEST_KEY_KEY] = key
             api_key = key.api_key
             fallback = key
 
@@ -257,7 +259,7 @@ async def exchange_middleware(
         log.exception("unhandled error on %s %s", request.method, request.path)
         raise
     finally:
-        key: KeyState | None = request.get("bf_sim_key")
+        key: KeyState | None = request.get(REQUEST_KEY_KEY)
         state.log(
             RequestRecord(
                 ts_ms=state.clock.now_ms(),

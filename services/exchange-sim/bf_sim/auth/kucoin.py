@@ -51,15 +51,17 @@ def verify(req: RawRequest, state: ExchangeState) -> KeyState:
         raise kucoin_error("400002") from None
     if abs(state.server_now_ms(key) - sent) > TIMESTAMP_WINDOW_MS:
         raise kucoin_error("400002")
+    # The signature is checked before the passphrase: a wrong secret answers "bad signature"
+    # (400005); a right secret with a wrong passphrase answers 400004.
+    expected = sign(key.secret, timestamp, req.method, req.target, req.body)
+    if not hmac.compare_digest(expected, req.headers["KC-API-SIGN"]):
+        raise kucoin_error("400005")
     version = req.headers.get("KC-API-KEY-VERSION", "1")
     expected_passphrase = key.passphrase or ""
     if version in ("2", "3"):
         expected_passphrase = encrypt_passphrase(key.secret, expected_passphrase)
     if not key.passphrase or not hmac.compare_digest(expected_passphrase, req.headers["KC-API-PASSPHRASE"]):
         raise kucoin_error("400004")
-    expected = sign(key.secret, timestamp, req.method, req.target, req.body)
-    if not hmac.compare_digest(expected, req.headers["KC-API-SIGN"]):
-        raise kucoin_error("400005")
     if not key.ip_allowed(req.remote_ip):
         raise kucoin_error("400006", ip=req.remote_ip)
     return key
