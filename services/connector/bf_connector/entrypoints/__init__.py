@@ -1,0 +1,1 @@
+"""Bus entrypoints: parse a message, call a handler, nothing else."""

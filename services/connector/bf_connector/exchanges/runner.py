@@ -1,0 +1,139 @@
+"""The probe runner: every probe of one test runs at once, each with its own timeout and duration.
+
+Which probes run depends on the markets the connection wants:
+
+* always: ``exchange_status``, ``credentials``, ``read_balance``, ``permissions``;
+* ``trade`` (spot test order) when spot is wanted;
+* ``futures_balance`` (plus the futures test order where the venue has one, as evidence for
+  the futures right) when futures is wanted and the venue has futures.
+
+A probe that does not finish within ``timeout_s`` fails with ``exchange_unavailable``, so a
+hung exchange costs one timeout, not one per probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bf_shared.codes import ErrorCode
+from bf_shared.messages import KeyFacts, Market, ProbeError, ProbeName, ProbeOutcome
+
+from bf_connector.clock import Clock
+from bf_connector.domain.facts import Evidence, PermissionReport, derive_key_facts, evidence_of
+from bf_connector.errors import ExchangeError
+from bf_connector.exchanges.base import RunContext, Venue, VenueSession
+from bf_connector.metrics import ConnectorMetrics
+
+log = logging.getLogger(__name__)
+
+ProbeFn = Callable[[RunContext], Awaitable[Any]]
+
+
+class ProbeResult:
+    """A probe's outcome and, when it succeeded, what it returned."""
+
+    __slots__ = ("outcome", "value")
+
+    def __init__(self, outcome: ProbeOutcome, value: Any = None) -> None:
+        self.outcome = outcome
+        self.value = value
+
+
+def plan(venue: Venue, markets: tuple[Market, ...]) -> list[tuple[ProbeName, ProbeFn]]:
+    """The probes to run for ``markets`` on ``venue``, in reporting order."""
+    probes: list[tuple[ProbeName, ProbeFn]] = [
+        (ProbeName.EXCHANGE_STATUS, venue.exchange_status),
+        (ProbeName.CREDENTIALS, venue.credentials),
+        (ProbeName.READ_BALANCE, venue.read_balance),
+        (ProbeName.PERMISSIONS, venue.permissions),
+    ]
+    if "spot" in markets:
+        probes.append((ProbeName.TRADE, venue.trade))
+    if "futures" in markets and venue.capabilities.futures:
+        probes.append((ProbeName.FUTURES_BALANCE, _futures_probe(venue)))
+    return probes
+
+
+def _futures_probe(venue: Venue) -> ProbeFn:
+    async def probe(ctx: RunContext) -> bool | None:
+        # The balance decides the probe; the test order only adds evidence for the futures right.
+        balance, trade = await asyncio.gather(
+            venue.futures_balance(ctx), venue.futures_trade(ctx), return_exceptions=True
+        )
+        if isinstance(balance, BaseException):
+            raise balance
+        if isinstance(trade, ExchangeError):
+            return evidence_of(trade.error)
+        if isinstance(trade, BaseException):
+            raise trade
+        return trade
+
+    return probe
+
+
+async def _timed(name: ProbeName, fn: ProbeFn, ctx: RunContext, timeout_s: float, clock: Clock) -> ProbeResult:
+    started = clock.monotonic()
+    error: ProbeError | None = None
+    value: Any = None
+    try:
+        value = await asyncio.wait_for(fn(ctx), timeout_s)
+    except ExchangeError as e:
+        error = e.error
+    except TimeoutError:
+        error = ProbeError(
+            code=ErrorCode.EXCHANGE_UNAVAILABLE, detail=f"no answer within {timeout_s:g} s"
+        )
+    except Exception as e:
+        # A connector bug must not pass for a key problem: "unknown", and logged (redacted).
+        log.exception("probe %s failed unexpectedly", name.value)
+        error = ProbeError(code="unknown", detail=f"internal error ({type(e).__name__})")
+    duration_ms = round((clock.monotonic() - started) * 1000, 3)
+    outcome = ProbeOutcome(name=name, ok=error is None, error=error, duration_ms=duration_ms)
+    return ProbeResult(outcome, value if error is None else None)
+
+
+async def run_probes(
+    venue: Venue,
+    session: VenueSession,
+    markets: tuple[Market, ...],
+    *,
+    timeout_s: float,
+    clock: Clock,
+    new_id: Callable[[], str],
+    metrics: ConnectorMetrics | None = None,
+) -> tuple[tuple[ProbeOutcome, ...], KeyFacts]:
+    """Run the planned probes concurrently; return their outcomes and the key's facts."""
+    ctx = RunContext(session, markets, new_id)
+    probes = plan(venue, markets)
+    try:
+        results = await asyncio.gather(*(_timed(name, fn, ctx, timeout_s, clock) for name, fn in probes))
+    finally:
+        await ctx.aclose()
+    by_name = {r.outcome.name: r for r in results}
+    if metrics is not None:
+        for r in results:
+            label = "ok" if r.outcome.ok else str(r.outcome.error.code if r.outcome.error else "unknown")
+            metrics.probes.labels(venue.id, r.outcome.name.value, label).inc()
+    return tuple(r.outcome for r in results), key_facts(by_name)
+
+
+def key_facts(by_name: dict[ProbeName, ProbeResult]) -> KeyFacts:
+    """The key's facts from the probe results (rules in :mod:`bf_connector.domain.facts`)."""
+
+    def observed(name: ProbeName) -> bool | None:
+        result = by_name.get(name)
+        return None if result is None else evidence_of(result.outcome.error)
+
+    permissions = by_name.get(ProbeName.PERMISSIONS)
+    report = permissions.value if permissions is not None and isinstance(permissions.value, PermissionReport) else None
+    futures = by_name.get(ProbeName.FUTURES_BALANCE)
+    evidence = Evidence(
+        read=observed(ProbeName.READ_BALANCE),
+        trade=observed(ProbeName.TRADE),
+        futures_read=observed(ProbeName.FUTURES_BALANCE),
+        futures_trade=futures.value if futures is not None and futures.outcome.ok else None,
+    )
+    return derive_key_facts(report, evidence)
