@@ -88,7 +88,7 @@ def _banner(
     login: demo.DemoLogin | None,
     skipped: list[str],
 ) -> str:
-    out = ["", "BackFuture Connect is running. Ctrl-C stops everything.", ""]
+    out = ["", "BackFuture Connect is running.", ""]
     if "gateway" in group.children:
         out += [f"  Dashboard   {wiring.gateway_url}/", f"  API         {wiring.gateway_url}/api/v1"]
     else:
@@ -115,6 +115,7 @@ def _banner(
     keys = demo.demo_keys()
     if keys is not None:
         out += ["", "  Simulator demo keys (they work against the simulator only):", *demo.render(keys, 4)]
+    out += ["", "Ctrl-C stops everything."]
     return "\n".join(out) + "\n"
 
 

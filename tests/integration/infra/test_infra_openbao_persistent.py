@@ -22,7 +22,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_restart_comes_back_unsealed_with_secrets_and_roles_kept(tmp_path: Path) -> None:
+def test_restart_auto_unseals_keeps_secrets_and_refuses_data_without_its_root_token(tmp_path: Path) -> None:
     home, logs = tmp_path / "openbao", tmp_path / "logs"
     with persistent(home, logs) as first:
         access = bootstrap(first.addr, first.root_token)
@@ -46,14 +46,9 @@ def test_restart_comes_back_unsealed_with_secrets_and_roles_kept(tmp_path: Path)
     assert mode(home / "init.json") == 0o600
     assert mode(home) == 0o700
 
-
-def test_initialised_data_without_its_root_token_is_refused_not_reset(tmp_path: Path) -> None:
-    home, logs = tmp_path / "openbao", tmp_path / "logs"
-    with persistent(home, logs):
-        pass
+    # Initialised data whose root token file is gone is refused, never silently reset.
     shutil.move(home / "init.json", tmp_path / "init.json.bak")
-
-    server = persistent(home, logs)
+    orphaned = persistent(home, logs)
     with pytest.raises(StartupError, match="already initialised"):
-        server.start(timeout_s=20)
-    assert not server.child.running
+        orphaned.start(timeout_s=20)
+    assert not orphaned.child.running
