@@ -1,0 +1,122 @@
+"""How much of an exchange's rate limit periodic re-tests may use.
+
+Each exchange has rate-limit pools (a weight limit per window); one test spends some weight
+in each pool it touches. Figures from the exchanges' docs, as recorded in EXCHANGES.md:
+
+* MEXC spot: 500 weight per 10 s *per endpoint*; a test calls ``GET /api/v3/account``
+  (weight 10) and ``POST /api/v3/order/test`` (weight 1), so the account endpoint binds:
+  50 tests per 10 s.
+* KuCoin (VIP0, per 30 s): Management pool 2000 with ``GET /api/v1/user/api-key`` = 20
+  (100 tests), Spot pool 4000 with ``accounts`` = 5 plus ``hf/orders/test`` = 1 (666 tests);
+  the Management pool binds.
+
+All tests leave from the platform's few egress IPs, so the budget is treated as shared by
+every key of an exchange (conservative where a limit is per account). Re-tests may use
+``fraction`` of the binding pool; a token bucket enforces it: capacity one test (re-tests
+are background work, smooth beats bursty) and a refill rate chosen so that, in any window
+of a pool, re-tests never spend more than ``fraction`` of that pool. User-initiated tests
+are not throttled here: they are rare and someone is waiting for them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from bf_shared.messages import Frozen
+
+
+class RatePool(Frozen):
+    """One rate-limit pool of an exchange and the weight one test spends in it."""
+
+    name: str
+    limit: int = Field(gt=0, description="Weight allowed per window")
+    window_s: float = Field(gt=0)
+    test_weight: int = Field(gt=0, description="Weight one connection test spends here")
+
+    @property
+    def tests_per_window(self) -> float:
+        """Tests that would exhaust this pool in one window."""
+        return self.limit / self.test_weight
+
+
+#: Pools per exchange. Adding an exchange is one entry here.
+POOLS: dict[str, tuple[RatePool, ...]] = {
+    "mexc": (
+        RatePool(name="spot GET /api/v3/account", limit=500, window_s=10, test_weight=10),
+        RatePool(name="spot POST /api/v3/order/test", limit=500, window_s=10, test_weight=1),
+    ),
+    "kucoin": (
+        RatePool(name="management", limit=2000, window_s=30, test_weight=20),
+        RatePool(name="spot", limit=4000, window_s=30, test_weight=5 + 1),
+    ),
+}
+
+#: For an exchange without documented limits: one test per 10 s until someone looks them up.
+DEFAULT_POOLS: tuple[RatePool, ...] = (
+    RatePool(name="undocumented", limit=1, window_s=10, test_weight=1),
+)
+
+
+def pools_for(exchange: str) -> tuple[RatePool, ...]:
+    """The exchange's pools (conservative defaults when it has none on record)."""
+    return POOLS.get(exchange, DEFAULT_POOLS)
+
+
+def retest_rate_per_s(exchange: str, fraction: float) -> float:
+    """Re-tests per second the budget allows, so no pool window exceeds ``fraction``.
+
+    A bucket of capacity 1 refilling at ``r`` lets through at most ``1 + r * window`` tests
+    in any window, hence ``r = (fraction * tests_per_window - 1) / window`` per pool, and the
+    tightest pool wins. Never below one test per pool window, or nothing would ever run.
+    """
+    rates = []
+    for pool in pools_for(exchange):
+        allowed = max(fraction * pool.tests_per_window - 1.0, 1.0)
+        rates.append(allowed / pool.window_s)
+    return min(rates)
+
+
+class TokenBucket(Frozen):
+    """A token bucket as a value: :meth:`take` returns the new bucket (pure)."""
+
+    rate_per_s: float = Field(gt=0)
+    capacity: float = Field(1.0, gt=0)
+    tokens: float = 1.0
+    updated_at_s: float = 0.0  # monotonic seconds
+
+    @classmethod
+    def for_exchange(cls, exchange: str, fraction: float, now_s: float) -> TokenBucket:
+        """A full bucket sized by :func:`retest_rate_per_s`."""
+        return cls(rate_per_s=retest_rate_per_s(exchange, fraction), tokens=1.0, updated_at_s=now_s)
+
+    def refilled(self, now_s: float) -> TokenBucket:
+        """The bucket at ``now_s`` (time never runs backwards here)."""
+        elapsed = max(0.0, now_s - self.updated_at_s)
+        tokens = min(self.capacity, self.tokens + elapsed * self.rate_per_s)
+        return self.model_copy(update={"tokens": tokens, "updated_at_s": max(now_s, self.updated_at_s)})
+
+    def take(self, now_s: float) -> tuple[bool, TokenBucket]:
+        """Spend one token if there is one: ``(taken, new bucket)``."""
+        bucket = self.refilled(now_s)
+        if bucket.tokens >= 1.0 - 1e-9:
+            return True, bucket.model_copy(update={"tokens": bucket.tokens - 1.0})
+        return False, bucket
+
+    def wait_s(self, now_s: float) -> float:
+        """Seconds until a token is available."""
+        missing = 1.0 - self.refilled(now_s).tokens
+        return max(0.0, missing / self.rate_per_s)
+
+
+def max_connections_per_hour(exchange: str, interval_s: float, fraction: float = 0.5) -> int:
+    """How many Online connections the re-test budget sustains.
+
+    Each connection is re-tested ``3600 / interval_s`` times an hour; the budget allows
+    ``retest_rate_per_s * 3600`` re-tests an hour; the quotient is the number of connections
+    whose periodic re-tests fit (e.g. MEXC, 6 h, 50 %: 2.4/s * 21600 s = 51840).
+    """
+    per_hour = retest_rate_per_s(exchange, fraction) * 3600.0
+    retests_per_connection_per_hour = 3600.0 / interval_s
+    return math.floor(per_hour / retests_per_connection_per_hour + 1e-9)

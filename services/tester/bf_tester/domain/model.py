@@ -1,0 +1,88 @@
+"""The tester's own state, as values (stored as JSON in KV ``bf_tester``).
+
+| key | value | purpose |
+|---|---|---|
+| ``retry.<connection_id>`` | :class:`PendingRetry` | the one retry due for a connection (survives restarts) |
+| ``current.<connection_id>`` | :class:`CurrentTest` | the newest test of a connection; older ones are superseded |
+| ``online.<connection_id>`` | :class:`~bf_tester.domain.schedule.OnlineEntry` | the periodic re-test index |
+| ``done.<test_id>`` | empty, with a TTL | tests fully handled (idempotent redelivery) |
+| ``deleted.<connection_id>`` | empty, with a TTL | connections deleted: never test or retry them again |
+| ``lease.scheduler`` | :class:`Lease` | which replica runs the scheduler loop |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bf_shared.messages import Frozen, TestReason, TestRequested
+
+
+class PendingRetry(Frozen):
+    """A retry command to publish at ``due_at`` (``published_at``: when it last was)."""
+
+    command: TestRequested
+    due_at: datetime
+    published_at: datetime | None = None
+
+    @property
+    def connection_id(self) -> str:
+        """The connection the retry is for."""
+        return self.command.connection_id
+
+    def is_due(self, now: datetime, republish_after_s: float) -> bool:
+        """Due and not yet published, or published so long ago that it must have been lost."""
+        if self.due_at > now:
+            return False
+        if self.published_at is None:
+            return True
+        return now - self.published_at >= timedelta(seconds=republish_after_s)
+
+
+class CurrentTest(Frozen):
+    """The newest test of a connection. ``sequence`` orders commands (stream sequence)."""
+
+    command: TestRequested
+    sequence: int | None = None
+
+    def is_newer_than_me(self, sequence: int | None) -> bool:
+        """True when this record was claimed by a command that came after ``sequence``."""
+        if self.sequence is None or sequence is None:
+            return False
+        return self.sequence > sequence
+
+
+class Lease(Frozen):
+    """Who holds the scheduler lease, and until when."""
+
+    holder: str
+    expires_at: datetime
+
+    def held_by_other(self, me: str, now: datetime) -> bool:
+        """True while another holder's lease is still valid."""
+        return self.holder != me and self.expires_at > now
+
+
+def retry_command(failed: TestRequested, *, test_id: str, occurred_at: datetime) -> TestRequested:
+    """The command of the next attempt: same connection and context, ``reason=retry``."""
+    return failed.model_copy(
+        update={
+            "test_id": test_id,
+            "message_id": f"{test_id}.requested",
+            "occurred_at": occurred_at,
+            "reason": TestReason.RETRY,
+            "attempt": failed.attempt + 1,
+        }
+    )
+
+
+def retest_command(template: TestRequested, *, test_id: str, occurred_at: datetime) -> TestRequested:
+    """A periodic re-test: the connection's last command, fresh id, ``reason=periodic``."""
+    return template.model_copy(
+        update={
+            "test_id": test_id,
+            "message_id": f"{test_id}.requested",
+            "occurred_at": occurred_at,
+            "reason": TestReason.PERIODIC,
+            "attempt": 1,
+        }
+    )

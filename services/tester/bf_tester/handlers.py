@@ -1,0 +1,243 @@
+"""The tester's use cases: plain async functions, every dependency a parameter.
+
+Running a test (:func:`handle_test_requested`):
+
+1. skip a test already handled (idempotent on ``test_id``), one for a deleted connection,
+   a retry that a newer test superseded, or a command older than the connection's newest;
+2. publish ``TestStarted``; ask the connector for facts with a timeout (no answer is
+   platform trouble: judged like ``exchange_unavailable``, so it is retried, never blamed
+   on the key); judge with the pure policy;
+3. for a retryable failure, store the next attempt (KV, survives restarts) and put its time
+   in the result's ``next_retry_at``;
+4. publish ``TestPassed``/``TestFailed``, unless a newer test of the connection started
+   meanwhile (only the newest test speaks for a connection);
+5. remember the test id as done. A crash anywhere before this redelivers the command and
+   the test runs again; every message id is derived from the test id, so JetStream drops
+   the re-published duplicates.
+
+The Online index for periodic re-tests is kept from the tester's own events
+(:func:`handle_test_passed`, :func:`handle_test_failed`) and ``ConnectionDeleted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from bf_shared import subjects
+from bf_shared.codes import ErrorCode
+from bf_shared.messages import (
+    ConnectionDeleted,
+    ProbeError,
+    ProbeReply,
+    ProbeRequest,
+    TestFailed,
+    TestPassed,
+    TestReason,
+    TestRequested,
+    TestStarted,
+)
+
+from bf_tester.domain.facts import CONNECTOR_UNREACHABLE
+from bf_tester.domain.model import CurrentTest, PendingRetry, retry_command
+from bf_tester.domain.retry import RandomSource, retry_after_s
+from bf_tester.domain.schedule import OnlineEntry, next_due_at
+from bf_tester.domain.verdict import judge
+from bf_tester.ports import (
+    Clock,
+    OnlineIndex,
+    ProbePort,
+    ProbeUnavailable,
+    PublishPort,
+    RetryScheduler,
+    TestLedger,
+    TestMetrics,
+)
+from bf_tester.settings import TesterSettings
+
+log = logging.getLogger(__name__)
+
+
+def derived_id(*parts: str) -> str:
+    """A deterministic id from ``parts`` (a redelivered handling derives the same ids)."""
+    return hashlib.sha256(".".join(parts).encode()).hexdigest()[:32]
+
+
+async def _skip_reason(
+    cmd: TestRequested, sequence: int | None, *, scheduler: RetryScheduler, ledger: TestLedger
+) -> str | None:
+    if await ledger.is_done(cmd.test_id):
+        return "already handled"
+    if await ledger.is_deleted(cmd.connection_id):
+        return "connection deleted"
+    if cmd.reason == TestReason.RETRY:
+        pending = await scheduler.pending(cmd.connection_id)
+        if pending is None or pending.command.test_id != cmd.test_id:
+            return "retry superseded by a newer test"
+    if not await ledger.claim(CurrentTest(command=cmd, sequence=sequence)):
+        return "a newer test of the connection exists"
+    return None
+
+
+async def _ask(cmd: TestRequested, probe: ProbePort, timeout_s: float) -> ProbeReply:
+    request = ProbeRequest(
+        test_id=cmd.test_id,
+        connection_id=cmd.connection_id,
+        exchange=cmd.exchange,
+        markets=cmd.markets,
+        secret_version=cmd.secret_version,
+    )
+    try:
+        reply = await probe.probe(request, timeout_s)
+        if reply.test_id == cmd.test_id and reply.connection_id == cmd.connection_id:
+            return reply
+        log.warning("probe reply for another test (%s), ignored", reply.test_id)
+    except ProbeUnavailable as e:
+        log.warning("connector for %s did not answer test %s: %s", cmd.exchange, cmd.test_id, e)
+    return ProbeReply(
+        test_id=cmd.test_id,
+        connection_id=cmd.connection_id,
+        exchange=cmd.exchange,
+        error=ProbeError(code=ErrorCode.EXCHANGE_UNAVAILABLE, detail=CONNECTOR_UNREACHABLE),
+    )
+
+
+async def handle_test_requested(
+    cmd: TestRequested,
+    *,
+    probe: ProbePort,
+    publish: PublishPort,
+    scheduler: RetryScheduler,
+    ledger: TestLedger,
+    clock: Clock,
+    settings: TesterSettings,
+    rand: RandomSource,
+    metrics: TestMetrics,
+    sequence: int | None = None,
+) -> None:
+    """Run one connection test end to end (see the module docstring).
+
+    ``sequence`` is the command's position in its stream; it orders tests of the same
+    connection. Without it (an in-memory bus), commands are taken in arrival order.
+    """
+    skip = await _skip_reason(cmd, sequence, scheduler=scheduler, ledger=ledger)
+    if skip is not None:
+        log.info("test %s of %s skipped: %s", cmd.test_id, cmd.connection_id, skip)
+        if skip != "already handled":
+            metrics.superseded(cmd.exchange)
+            await ledger.mark_done(cmd.test_id)
+        return
+    if cmd.reason != TestReason.RETRY:
+        await scheduler.cancel(cmd.connection_id)  # a fresh test supersedes a pending retry
+
+    started_at = clock.now()
+    started_mono = clock.monotonic()
+    await publish.publish(
+        subjects.TEST_STARTED,
+        TestStarted(
+            message_id=f"{cmd.test_id}.started",
+            test_id=cmd.test_id,
+            connection_id=cmd.connection_id,
+            user_id=cmd.user_id,
+            exchange=cmd.exchange,
+            attempt=cmd.attempt,
+            started_at=started_at,
+        ),
+    )
+    reply = await _ask(cmd, probe, settings.probe_timeout_s)
+    finished_at = clock.now()
+    result = judge(
+        cmd,
+        reply,
+        started_at=started_at,
+        finished_at=finished_at,
+        egress_ips=settings.egress_ips,
+        expiry_warning_days=settings.expiry_warning_days,
+        now=finished_at,
+    )
+    code = result.error.code if result.error is not None else None
+    retry_at = settings.retry_policy.next_retry_at(
+        code, cmd.attempt, now=finished_at, rand=rand, retry_after_s=retry_after_s(reply)
+    )
+
+    # Only the newest test of a connection speaks for it; a deletion also ends this one.
+    current = await ledger.current(cmd.connection_id)
+    if current is None or current.command.test_id != cmd.test_id or await ledger.is_deleted(cmd.connection_id):
+        log.info("test %s of %s superseded while running; verdict dropped", cmd.test_id, cmd.connection_id)
+        metrics.superseded(cmd.exchange)
+        await ledger.mark_done(cmd.test_id)
+        return
+
+    replacing = cmd.test_id if cmd.reason == TestReason.RETRY else None
+    if retry_at is not None:
+        next_id = derived_id(cmd.test_id, "retry")
+        retry = PendingRetry(
+            command=retry_command(cmd, test_id=next_id, occurred_at=finished_at), due_at=retry_at
+        )
+        if await scheduler.schedule(retry, replacing=replacing):
+            result = result.model_copy(update={"next_retry_at": retry_at})
+            metrics.retry_scheduled(cmd.exchange)
+    elif replacing is not None:
+        await scheduler.cancel(cmd.connection_id, only=replacing)
+
+    verdict_cls = TestPassed if result.status == "passed" else TestFailed
+    subject = subjects.TEST_PASSED if result.status == "passed" else subjects.TEST_FAILED
+    await publish.publish(
+        subject,
+        verdict_cls(
+            message_id=f"{cmd.test_id}.verdict",
+            connection_id=cmd.connection_id,
+            user_id=cmd.user_id,
+            exchange=cmd.exchange,
+            result=result,
+        ),
+    )
+    await ledger.mark_done(cmd.test_id)
+    metrics.test_finished(cmd.exchange, result.status, code or "none", clock.monotonic() - started_mono)
+
+
+async def handle_test_passed(
+    event: TestPassed, *, index: OnlineIndex, ledger: TestLedger, settings: TesterSettings
+) -> None:
+    """Index the connection as Online; its next re-test falls on its slot."""
+    if await ledger.is_deleted(event.connection_id):
+        return
+    current = await ledger.current(event.connection_id)
+    if current is None:
+        log.warning("passed test %s has no command on record; not indexed", event.result.test_id)
+        return
+    finished = event.result.finished_at
+    existing = await index.get(event.connection_id)
+    if existing is not None and existing.last_passed_at >= finished:
+        return  # an older verdict delivered late
+    await index.put(
+        OnlineEntry(
+            connection_id=event.connection_id,
+            exchange=event.exchange,
+            template=current.command,
+            last_passed_at=finished,
+            next_due_at=next_due_at(event.connection_id, settings.retest_interval_s, finished),
+        )
+    )
+
+
+async def handle_test_failed(event: TestFailed, *, index: OnlineIndex) -> None:
+    """The connection is no longer Online: stop periodic re-tests (retries handle recovery)."""
+    existing = await index.get(event.connection_id)
+    if existing is not None and existing.last_passed_at > event.result.finished_at:
+        return  # a failure older than the pass that followed it
+    await index.remove(event.connection_id)
+
+
+async def handle_connection_deleted(
+    event: ConnectionDeleted,
+    *,
+    index: OnlineIndex,
+    scheduler: RetryScheduler,
+    ledger: TestLedger,
+) -> None:
+    """Forget the connection: no retry, no re-test, no verdict for a test still running."""
+    await ledger.mark_deleted(event.connection_id)
+    await scheduler.cancel(event.connection_id)
+    await index.remove(event.connection_id)
+    await ledger.forget(event.connection_id)
+

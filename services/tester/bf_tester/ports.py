@@ -1,0 +1,119 @@
+"""What the tester's handlers need from the outside world, as Protocols.
+
+NATS implementations live in :mod:`bf_tester.adapters`; unit tests use hand-written fakes
+that subclass these ports. Nothing here knows about NATS, FastStream or prometheus.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bf_shared.messages import Message, ProbeReply, ProbeRequest
+
+from bf_tester.domain.model import CurrentTest, PendingRetry
+from bf_tester.domain.schedule import OnlineEntry
+
+
+class ProbeUnavailable(Exception):
+    """The connector did not answer (timeout, no responder, bad reply). Platform trouble."""
+
+
+class Clock(Protocol):
+    """Wall-clock time (timezone-aware) and a monotonic counter."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+
+class ProbePort(Protocol):
+    """Ask the exchange's connector for facts about a key."""
+
+    async def probe(self, request: ProbeRequest, timeout_s: float) -> ProbeReply:
+        """The connector's reply; raises :class:`ProbeUnavailable` when there is none."""
+        ...
+
+
+class PublishPort(Protocol):
+    """Publish an event or command durably (JetStream, de-duplicated on ``message_id``)."""
+
+    async def publish(self, subject: str, message: Message) -> None: ...
+
+
+class RetryScheduler(Protocol):
+    """Pending retries, at most one per connection (the newest test wins)."""
+
+    async def pending(self, connection_id: str) -> PendingRetry | None: ...
+
+    async def schedule(self, retry: PendingRetry, *, replacing: str | None = None) -> bool:
+        """Store ``retry``. With ``replacing``, only if the pending retry has that test id."""
+        ...
+
+    async def cancel(self, connection_id: str, *, only: str | None = None) -> None:
+        """Drop the pending retry (with ``only``: if it still has that test id)."""
+        ...
+
+    async def due(self, now: datetime, republish_after_s: float) -> list[PendingRetry]: ...
+
+    async def mark_published(self, retry: PendingRetry, at: datetime) -> None: ...
+
+
+class TestLedger(Protocol):
+    """Per-test and per-connection bookkeeping: done tests, deletions, the current test."""
+
+    __test__ = False
+
+    async def is_done(self, test_id: str) -> bool: ...
+
+    async def mark_done(self, test_id: str) -> None: ...
+
+    async def is_deleted(self, connection_id: str) -> bool: ...
+
+    async def mark_deleted(self, connection_id: str) -> None: ...
+
+    async def current(self, connection_id: str) -> CurrentTest | None: ...
+
+    async def claim(self, current: CurrentTest) -> bool:
+        """Make ``current`` the connection's newest test, unless a newer command holds it."""
+        ...
+
+    async def forget(self, connection_id: str) -> None: ...
+
+
+class OnlineIndex(Protocol):
+    """Online connections awaiting their periodic re-test."""
+
+    async def get(self, connection_id: str) -> OnlineEntry | None: ...
+
+    async def put(self, entry: OnlineEntry) -> None: ...
+
+    async def remove(self, connection_id: str) -> None: ...
+
+    async def all(self) -> list[OnlineEntry]: ...
+
+
+class SchedulerLease(Protocol):
+    """Leadership of the scheduler loop among tester replicas."""
+
+    async def acquire(self) -> bool:
+        """Take or refresh the lease; True while this replica holds it."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+class TestMetrics(Protocol):
+    """What the tester counts (labels come from fixed vocabularies only)."""
+
+    __test__ = False
+
+    def test_finished(self, exchange: str, result: str, code: str, duration_s: float) -> None: ...
+
+    def retry_scheduled(self, exchange: str) -> None: ...
+
+    def retest_published(self, exchange: str) -> None: ...
+
+    def retest_deferred(self, exchange: str, count: int) -> None: ...
+
+    def superseded(self, exchange: str) -> None: ...

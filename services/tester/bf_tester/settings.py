@@ -1,0 +1,62 @@
+"""Settings of the tester (environment variables, prefix ``BACKFUTURE_``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from bf_shared.settings import ServiceSettings, egress_ips_from
+
+from bf_tester.domain.retry import RetryPolicy
+
+DAY = 24 * 3600.0
+
+
+class TesterSettings(ServiceSettings):
+    """Everything ``python -m bf_tester`` reads from the environment."""
+
+    probe_timeout_s: float = Field(20.0, gt=0, description="How long to wait for the connector's probe reply")
+    retry_max_attempts: int = Field(6, ge=1, description="Tries per test, the first included")
+    retry_base_s: float = Field(5.0, gt=0, description="Backoff ceiling of the first retry")
+    retry_cap_s: float = Field(600.0, gt=0, description="Largest backoff ceiling")
+    retry_min_s: float = Field(1.0, ge=0, description="Smallest retry delay")
+    retest_interval_s: float = Field(6 * 3600.0, gt=0, description="Periodic re-test interval of Online connections")
+    retest_budget_fraction: float = Field(
+        0.5, gt=0, le=1, description="Share of an exchange's rate limit periodic re-tests may use"
+    )
+    expiry_warning_days: int = Field(14, ge=0, description="Warn when the key expires within this many days")
+    egress_ips: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Platform egress IPs users must whitelist (comma separated)"
+    )
+    max_concurrent_tests: int = Field(16, ge=1, description="Tests one replica runs at once")
+    scheduler_tick_s: float = Field(1.0, gt=0, description="How often the scheduler looks for due work")
+    lease_ttl_s: float = Field(15.0, gt=0, description="Scheduler lease lifetime; refreshed every tick")
+    index_resync_s: float = Field(60.0, gt=0, description="How often the scheduler re-reads the Online index")
+    done_ttl_s: float = Field(8 * DAY, gt=0, description="How long handled test ids are remembered")
+
+    @field_validator("egress_ips", mode="before")
+    @classmethod
+    def _split_ips(cls, value: object) -> object:
+        return egress_ips_from(value) if isinstance(value, str) else value
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.retry_max_attempts,
+            base_s=self.retry_base_s,
+            cap_s=self.retry_cap_s,
+            min_s=self.retry_min_s,
+        )
+
+    @property
+    def ack_wait_s(self) -> float:
+        """JetStream ack wait of the command consumer: a probe plus bookkeeping, with margin."""
+        return self.probe_timeout_s + 30.0
+
+    @property
+    def republish_after_s(self) -> float:
+        """A published retry still pending after this long was lost: publish it again."""
+        return self.ack_wait_s * 2
