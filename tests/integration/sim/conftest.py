@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -63,8 +64,7 @@ async def client(sim: SimServer, demo_key: Callable[[str], KeyConfig]) -> AsyncI
         return ex
 
     yield make
-    for ex in made:
-        await ex.close()
+    await asyncio.gather(*(ex.close() for ex in made))
 
 
 def exchange_code(exc: BaseException) -> str:

@@ -119,3 +119,15 @@ def test_price_paths_are_deterministic_per_seed_and_follow_scripts() -> None:
     assert a.price("BTC") == Decimal("90")
     a.reset()
     assert a.price("BTC") == Decimal("65000") and not a.scripted("BTC")
+
+
+def test_fixed_window_limiter_refuses_overflow_and_resets() -> None:
+    from bf_sim.ratelimit import FixedWindowLimiter
+
+    clock = ManualClock(0)
+    limiter = FixedWindowLimiter(clock)
+    assert limiter.hit("b", 6, 10, 1000).remaining == 4
+    refused = limiter.hit("b", 5, 10, 1000)
+    assert not refused.allowed and refused.reset_ms == 1000
+    clock.advance(1000)
+    assert limiter.hit("b", 5, 10, 1000).allowed
