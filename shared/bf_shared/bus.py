@@ -19,6 +19,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from bf_shared import subjects
+from bf_shared.metrics import event_metrics
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,14 @@ def stream_for(subject: str) -> str:
 
 
 def make_broker(nats_url: str, name: str) -> NatsBroker:
-    """A broker that reconnects forever; nothing connects until the app starts."""
+    """A broker that reconnects forever; nothing connects until the app starts.
+
+    Every subscriber is counted by :mod:`bf_shared.metrics` (consumed/redelivered/failed).
+    """
     return NatsBroker(
         [u.strip() for u in nats_url.split(",") if u.strip()],
         name=name,
+        middlewares=(event_metrics(name),),
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         logger=logging.getLogger(f"bf.{name}.broker"),

@@ -1,0 +1,1 @@
+"""The alerter: turns bus events into user notifications and projects the audit trail."""

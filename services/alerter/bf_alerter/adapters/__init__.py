@@ -1,0 +1,1 @@
+"""Adapters: NATS KV stores, webhook and Telegram delivery, in-memory fakes for tests."""

@@ -1,0 +1,1 @@
+"""Pure alerting logic: alerts, per-connection/exchange state, rules and audit projection."""

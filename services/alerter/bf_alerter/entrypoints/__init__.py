@@ -1,0 +1,1 @@
+"""FastStream subscribers: parse a bus message, call a handler, nothing else."""
