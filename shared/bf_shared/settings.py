@@ -8,6 +8,7 @@ Each service subclasses :class:`ServiceSettings` with its own fields; anything s
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,11 +28,19 @@ class ServiceSettings(BaseSettings):
 
 
 class VaultSettings(BaseSettings):
-    """How a service reaches Vault (OpenBao) with its own AppRole."""
+    """How a service reaches Vault (OpenBao): its own AppRole, or in Kubernetes its
+    service account (``auth_method="kubernetes"``: the pod's projected token is exchanged
+    for a Vault token bound to ``k8s_role``; no secret_id to distribute)."""
 
     model_config = SettingsConfigDict(env_prefix="BACKFUTURE_VAULT_", extra="ignore", frozen=True)
 
     addr: str = Field("http://127.0.0.1:8200", description="Vault/OpenBao API address")
+    auth_method: Literal["approle", "kubernetes"] = Field("approle", description="How this service logs in")
+    k8s_role: str = Field("", description="Vault role bound to this service's Kubernetes service account")
+    k8s_mount: str = Field("kubernetes", description="Mount path of the Kubernetes auth method")
+    k8s_token_path: str = Field(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token", description="Service-account token file"
+    )
     role_id: str = Field("", description="AppRole role_id of this service")
     secret_id: SecretStr = Field(SecretStr(""), description="AppRole secret_id of this service")
     kv_mount: str = Field("secret", description="KV v2 mount holding exchange credentials")

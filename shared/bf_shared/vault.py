@@ -7,7 +7,8 @@
 
 Layout: KV v2 ``<kv_mount>/data/connections/<connection_id>`` holding ``api_key``,
 ``secret`` and optionally ``passphrase``. hvac is synchronous, so calls run in a worker
-thread. Each adapter logs in with its own AppRole and logs in again when its token expires.
+thread. Each adapter logs in with its own AppRole (or, in Kubernetes, its service-account
+token) and logs in again when its token expires.
 """
 
 from __future__ import annotations
@@ -100,10 +101,18 @@ class HvacVault:
         self._lock = threading.Lock()
 
     def _login(self) -> None:
-        result = self._client.auth.approle.login(
-            role_id=self._settings.role_id,
-            secret_id=self._settings.secret_id.get_secret_value(),
-        )
+        s = self._settings
+        if s.auth_method == "kubernetes":
+            # Read on every login: the kubelet rotates the projected token.
+            with open(s.k8s_token_path, encoding="ascii") as f:
+                jwt = f.read().strip()
+            register_secret(jwt)
+            result = self._client.auth.kubernetes.login(role=s.k8s_role, jwt=jwt, mount_point=s.k8s_mount)
+        else:
+            result = self._client.auth.approle.login(
+                role_id=s.role_id,
+                secret_id=s.secret_id.get_secret_value(),
+            )
         register_secret(result["auth"]["client_token"])
 
     def _call(self, fn: Callable[[], T]) -> T:
