@@ -1,0 +1,1 @@
+"""The gateway's ports and their adapters: NATS KV and publishing, Vault, passwords, tokens."""

@@ -1,0 +1,1 @@
+"""HTTP routes (FastAPI) and bus consumers (FastStream): parse, call a handler, render."""

@@ -1,0 +1,1 @@
+"""Use cases of the gateway: plain async functions, dependencies passed in."""
