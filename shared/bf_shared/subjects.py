@@ -72,3 +72,17 @@ KV_FINGERPRINTS = "bf_key_fingerprints"  # key "<fingerprint>.<connection_id>" -
 KV_TESTER = "bf_tester"  # tester state: processed test ids, schedules
 KV_STRATEGIES = "bf_strategies"
 KV_LEASES = "bf_leases"
+
+
+# Strategies: markets catalogue and market-data interest (request/reply and core NATS).
+STRATEGY_FAILED = "bf.evt.strategy.failed"
+
+
+def markets_subject(exchange: str) -> str:
+    """Subject on which ``exchange``'s connector answers with its markets and trading rules."""
+    return f"bf.rpc.connector.{exchange}.markets"
+
+
+def md_interest_subject(exchange: str) -> str:
+    """Subject on which runners announce the symbols they need ticks for (core NATS)."""
+    return f"bf.rpc.connector.{exchange}.md_interest"
