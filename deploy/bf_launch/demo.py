@@ -96,3 +96,28 @@ def render(value: Any, indent: int = 4) -> list[str]:
             lines += render(item, indent) if isinstance(item, dict | list) else [f"{pad}- {item}"]
         return lines
     return [f"{pad}{value}"]
+
+
+def render_keys(data: Any, indent: int = 4) -> list[str]:
+    """One line per demo key (label, key, secret, passphrase), grouped by exchange.
+
+    Falls back to :func:`render` when the file does not have the ``{exchange: {keys: [...]}}``
+    shape, so a change on the simulator's side degrades the banner, not the launcher.
+    """
+    pad = " " * indent
+    if not isinstance(data, dict):
+        return render(data, indent)
+    exchanges = {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("keys"), list)}
+    if not exchanges:
+        return render(data, indent)
+    lines: list[str] = []
+    for exchange, block in exchanges.items():
+        lines.append(f"{pad}{exchange}: {'label':<20} {'api_key':<26} {'secret':<38} passphrase")
+        for key in block["keys"]:
+            if not isinstance(key, dict):
+                continue
+            lines.append(
+                f"{pad}{'':<{len(exchange) + 1}} {key.get('label', ''):<20} {key.get('api_key', ''):<26} "
+                f"{key.get('secret', ''):<38} {key.get('passphrase', '')}".rstrip()
+            )
+    return lines

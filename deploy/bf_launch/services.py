@@ -70,6 +70,10 @@ class Wiring:
     cwd: Path | None = None
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
+    def sim_url(self, exchange: str) -> str:
+        """Origin of the simulator for ``exchange``."""
+        return f"http://{LOOPBACK}:{self.sim_ports[exchange]}"
+
     @property
     def gateway_url(self) -> str:
         """Base URL of the gateway (dashboard and API)."""
@@ -121,6 +125,10 @@ def specs_for(service: str, wiring: Wiring) -> list[ProcessSpec]:
             extra = dict(wiring.vault.service_env("connector"))
             if exchange in wiring.exchange_urls:
                 extra[exchange_env_name(exchange)] = wiring.exchange_urls[exchange]
+            if exchange in wiring.sim_ports and wiring.exchange_urls.get(exchange) == wiring.sim_url(exchange):
+                # ccxt's client-side limiter only adds seconds of waiting against the
+                # simulator (EXCHANGES.md); a real exchange keeps it on.
+                extra["BACKFUTURE_ENABLE_RATE_LIMIT"] = "false"
             out.append(_ops(wiring, service, f"connector-{exchange}", ("--exchange", exchange), extra))
         return out
     if service == "runner":

@@ -114,7 +114,7 @@ def _banner(
         out += ["", f"  Not started (no __main__ yet): {', '.join(skipped)}"]
     keys = demo.demo_keys()
     if keys is not None:
-        out += ["", "  Simulator demo keys (they work against the simulator only):", *demo.render(keys, 4)]
+        out += ["", "  Simulator demo keys (they work against the simulator only):", *demo.render_keys(keys, 4)]
     out += ["", "Ctrl-C stops everything."]
     return "\n".join(out) + "\n"
 
