@@ -12,7 +12,8 @@ Per probe:
   (withdrawal; ``InnerTransfer`` moves funds between the user's own accounts and is not a
   withdrawal), ``Margin``, ``Earn``; a non-empty ``ipWhitelist`` means IP-restricted.
 * read_balance — ``GET /api/v1/accounts?type=trade``.
-* trade — a minimum BTC-USDT limit buy 20 % under the level-1 price, sent to the HF test
+* trade — a minimum BTC-USDT limit buy 20 % under the last price (``GET /api/v1/market/stats``,
+  the endpoint of ccxt's ``fetch_ticker``), sent to the HF test
   endpoint ``POST /api/v1/hf/orders/test`` for HF accounts, else the classic
   ``POST /api/v1/orders/test`` (``GET /api/v1/hf/accounts/opened`` decides). Symbol rules
   from ``GET /api/v2/symbols``.
@@ -130,10 +131,10 @@ def contract_rules(contract: Any) -> tuple[SymbolRules, Decimal]:
     return rules, price
 
 
-def _price(level1: Any) -> Decimal:
-    data = _data(level1)
+def _price(stats: Any) -> Decimal:
+    data = _data(stats)
     try:
-        return Decimal(str(data["price"]))
+        return Decimal(str(data["last"]))
     except (TypeError, KeyError, InvalidOperation):
         raise ExchangeError.of("unknown", "no usable price") from None
 
@@ -194,13 +195,13 @@ class Kucoin(Venue):
         return PermissionReport(introspection=found)
 
     async def trade(self, ctx: RunContext) -> None:
-        hf, symbols, level1 = await asyncio.gather(
-            ctx.call("privateGetHfAccountsOpened"),
+        hf, symbols, stats = await asyncio.gather(
+            self._is_hf_account(ctx),
             ctx.call("publicGetSymbols"),
-            ctx.call("publicGetMarketOrderbookLevel1", {"symbol": PROBE_SYMBOL}),
+            ctx.call("publicGetMarketStats", {"symbol": PROBE_SYMBOL}),
         )
-        shape = probe_order(_price(level1), spot_rules(symbols, PROBE_SYMBOL))
-        method = "privatePostHfOrdersTest" if _data(hf) is True else "privatePostOrdersTest"
+        shape = probe_order(_price(stats), spot_rules(symbols, PROBE_SYMBOL))
+        method = "privatePostHfOrdersTest" if hf else "privatePostOrdersTest"
         await ctx.call(
             method,
             {
@@ -212,6 +213,13 @@ class Kucoin(Venue):
                 "size": format(shape.size, "f"),
             },
         )
+
+    async def _is_hf_account(self, ctx: RunContext) -> bool:
+        # A failure here must not pass for a trade refusal: assume HF, KuCoin's default since 2023.
+        try:
+            return _data(await ctx.call("privateGetHfAccountsOpened")) is not False
+        except ExchangeError:
+            return True
 
     async def futures_balance(self, ctx: RunContext) -> None:
         await ctx.call("futuresPrivateGetAccountOverview", {"currency": "USDT"}, futures=True)

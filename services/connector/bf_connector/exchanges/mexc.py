@@ -16,7 +16,7 @@ Per probe:
   variant: it changes the key's IP whitelist.
 * trade — ``POST /api/v3/order/test`` with a minimum BTCUSDT limit buy 20 % under the last
   price (symbol rules from ``GET /api/v3/exchangeInfo?symbol=``, price from
-  ``GET /api/v3/ticker/price?symbol=``).
+  ``GET /api/v3/ticker/24hr?symbol=``, the endpoint of ccxt's ``fetch_ticker``).
 * futures_balance — ``GET /api/v1/private/account/assets``. MEXC has no futures test order,
   so the futures right comes from introspection only (``CONTRACT_DEAL_WRITE``).
 """
@@ -162,9 +162,9 @@ def symbol_rules(info: Mapping[str, Any], symbol: str) -> SymbolRules:
 
 
 def last_price(ticker: Mapping[str, Any]) -> Decimal:
-    """``ticker/price`` -> price."""
+    """``ticker/24hr`` (one symbol) -> last price."""
     try:
-        return Decimal(str(ticker["price"]))
+        return Decimal(str(ticker["lastPrice"]))
     except (KeyError, TypeError, InvalidOperation):
         raise ExchangeError.of("unknown", "no usable price") from None
 
@@ -216,7 +216,7 @@ class Mexc(Venue):
     async def trade(self, ctx: RunContext) -> None:
         info, ticker = await asyncio.gather(
             ctx.call("spotPublicGetExchangeInfo", {"symbol": PROBE_SYMBOL}),
-            ctx.call("spotPublicGetTickerPrice", {"symbol": PROBE_SYMBOL}),
+            ctx.call("spotPublicGetTicker24hr", {"symbol": PROBE_SYMBOL}),
         )
         shape = probe_order(last_price(ticker), symbol_rules(info, PROBE_SYMBOL))
         await ctx.call(
@@ -227,7 +227,6 @@ class Mexc(Venue):
                 "type": "LIMIT",
                 "quantity": format(shape.size, "f"),
                 "price": format(shape.price, "f"),
-                "newClientOrderId": ctx.new_id(),
             },
         )
 
