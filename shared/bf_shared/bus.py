@@ -94,13 +94,16 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
 async def publish(broker: NatsBroker, subject: str, message: BaseModel) -> None:
     """Publish ``message`` durably to ``subject`` (JetStream ack awaited, de-duplicated)."""
     message_id = getattr(message, "message_id", None)
-    headers = {"Nats-Msg-Id": message_id} if message_id else None
+    # FastStream's publish() has no content_type argument; a header we pass wins over the
+    # empty one it derives from a bytes body.
+    headers = {"content-type": "application/json"}
+    if message_id:
+        headers["Nats-Msg-Id"] = message_id
     await broker.publish(
         message.model_dump_json().encode(),
         subject,
         stream=stream_for(subject),
         headers=headers,
-        content_type="application/json",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import nats
@@ -11,7 +12,8 @@ from nats.js.api import StorageType
 from bf_launch.nats import NatsServer
 from bf_launch.procs import http_status
 from bf_shared import subjects
-from bf_shared.bus import STREAM_CONFIGS, ensure_streams, kv_bucket
+from bf_shared.bus import STREAM_CONFIGS, decode, ensure_streams, kv_bucket, make_broker, publish
+from bf_shared.messages import TestReason, TestRequested
 
 
 async def test_ensure_streams_creates_the_three_file_streams_idempotently(nats_connection: NatsClient) -> None:
@@ -30,14 +32,14 @@ async def test_ensure_streams_creates_the_three_file_streams_idempotently(nats_c
 async def test_a_publish_retried_with_the_same_msg_id_is_stored_once(nats_connection: NatsClient) -> None:
     js = nats_connection.jetstream()
     await ensure_streams(js)
-    subject = "bf.evt.infra.dedupe"
-    before = (await js.stream_info(subjects.EVENTS_STREAM)).state.messages
+    subject, msg_id = f"bf.evt.infra.{uuid.uuid4().hex}", uuid.uuid4().hex
 
-    first = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": "infra-dedupe-1"})
-    again = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": "infra-dedupe-1"})
+    first = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": msg_id})
+    again = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": msg_id})
 
     assert not first.duplicate and again.duplicate
-    assert (await js.stream_info(subjects.EVENTS_STREAM)).state.messages == before + 1
+    info = await js.stream_info(subjects.EVENTS_STREAM, subjects_filter=subject)
+    assert info.state.subjects == {subject: 1}
 
 
 async def test_kv_bucket_is_created_on_first_use_and_reopened_after(nats_connection: NatsClient) -> None:
@@ -75,3 +77,30 @@ async def test_streams_and_kv_survive_a_server_restart_on_the_same_store(tmp_pat
         restarted.stop()
     assert not restarted.child.running
     assert http_status(f"{restarted.monitor_url}/healthz", timeout_s=0.5) is None
+
+
+async def test_bus_publish_stores_json_once_per_message_id(nats_server: str, nats_connection: NatsClient) -> None:
+    js = nats_connection.jetstream()
+    await ensure_streams(js)
+    subject = f"bf.cmd.infra.{uuid.uuid4().hex}"  # own subject: the session server is shared
+    broker = make_broker(nats_server, "infra-publish")
+    await broker.connect()
+    try:
+        message = TestRequested(
+            connection_id="infra-conn-1",
+            user_id="infra-user-1",
+            exchange="mexc",
+            markets=("spot",),
+            reason=TestReason.MANUAL,
+        )
+        await publish(broker, subject, message)
+        await publish(broker, subject, message)  # a retry after a lost ack
+    finally:
+        await broker.stop()
+
+    stored = await js.get_last_msg(subjects.COMMANDS_STREAM, subject)
+    assert decode(TestRequested, stored.data) == message
+    assert stored.headers is not None and stored.headers["Nats-Msg-Id"] == message.message_id
+    assert stored.headers["content-type"] == "application/json"
+    info = await js.stream_info(subjects.COMMANDS_STREAM, subjects_filter=subject)
+    assert info.state.subjects == {subject: 1}
