@@ -8,6 +8,7 @@ are never used: nothing a client sent comes back in an error.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -31,6 +32,7 @@ from bf_gateway.domain.errors import (
 log = logging.getLogger(__name__)
 
 REALM = 'Bearer realm="backfuture"'
+_PLAIN_NAME = re.compile(r"^[a-z][a-z_]{0,23}$")
 
 _STATUS: list[tuple[type[GatewayError], int]] = [
     (InvalidInput, 422),
@@ -75,7 +77,10 @@ def _problem(error: dict[str, Any]) -> FieldProblem:
     if kind == "missing":
         return FieldProblem(field, f"{field} is required")
     if kind == "extra_forbidden":
-        return FieldProblem(field, f"{field} is not a known field; remove it")
+        # The name itself is client input: repeat it only if it cannot be a pasted credential.
+        if _PLAIN_NAME.match(field):
+            return FieldProblem(field, f"{field} is not a known field; remove it")
+        return FieldProblem("body", "the body has a field this route does not accept; remove it")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return FieldProblem(field, f"{field} has the wrong type")
     return FieldProblem(field, f"{field} is invalid")

@@ -1,0 +1,129 @@
+"""When Vault, the KV store or the bus fails mid-way: 503, and nothing is left half-stored."""
+
+from __future__ import annotations
+
+import httpx
+
+from bf_shared import subjects
+
+from bf_gateway.testing import InMemoryGateway
+
+from .conftest import API, SECRET, Headers, mexc_body, nothing_about_connections_stored
+
+
+async def test_vault_down_on_add_is_503_and_nothing_is_stored(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    gw.vault.available = False
+
+    r = await client.post(f"{API}/connections", headers=alice, json=mexc_body())
+
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "unavailable" and r.headers["retry-after"] == "5"
+    assert SECRET not in r.text
+    assert nothing_about_connections_stored(gw)
+
+
+async def test_kv_failing_after_the_vault_write_destroys_the_secret(
+    client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers
+) -> None:
+    gw.connections_kv.fail_writes = True
+
+    r = await client.post(f"{API}/connections", headers=alice, json=mexc_body())
+
+    assert r.status_code == 503
+    assert nothing_about_connections_stored(gw)
+
+
+async def test_fingerprint_write_failing_undoes_the_view_and_the_secret(
+    client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers
+) -> None:
+    gw.fingerprints_kv.fail_writes = True
+
+    r = await client.post(f"{API}/connections", headers=alice, json=mexc_body())
+
+    assert r.status_code == 503
+    assert nothing_about_connections_stored(gw)
+
+
+async def test_bus_failing_after_the_added_event_undoes_everything_and_announces_the_deletion(
+    client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers
+) -> None:
+    gw.publisher.fail_on.add(subjects.TEST_REQUESTED)
+
+    r = await client.post(f"{API}/connections", headers=alice, json=mexc_body())
+
+    assert r.status_code == 503
+    assert not gw.vault.versions and not gw.connections_kv.data and not gw.fingerprints_kv.data
+    assert gw.publisher.subjects() == [subjects.CONNECTION_ADDED, subjects.CONNECTION_DELETED]
+    added, deleted = (m for _, m in gw.publisher.published)
+    assert deleted.connection_id == added.connection_id  # type: ignore[attr-defined]
+
+
+async def test_after_a_503_the_same_request_succeeds(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    gw.publisher.fail_on.add("*")
+    assert (await client.post(f"{API}/connections", headers=alice, json=mexc_body())).status_code == 503
+    gw.publisher.fail_on.clear()
+
+    r = await client.post(f"{API}/connections", headers=alice, json=mexc_body())
+
+    assert r.status_code == 201  # the failed attempt left no name behind
+    assert len(gw.vault.versions) == 1
+
+
+async def test_vault_down_on_delete_keeps_the_connection_so_the_user_can_retry(
+    client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers
+) -> None:
+    cid = (await client.post(f"{API}/connections", headers=alice, json=mexc_body())).json()["id"]
+    gw.vault.available = False
+
+    failed = await client.delete(f"{API}/connections/{cid}", headers=alice)
+    gw.vault.available = True
+    retried = await client.delete(f"{API}/connections/{cid}", headers=alice)
+
+    assert failed.status_code == 503 and retried.status_code == 204
+    assert not gw.vault.versions and not gw.connections_kv.data
+    assert gw.publisher.subjects().count(subjects.CONNECTION_DELETED) == 1
+
+
+async def test_bus_down_on_delete_keeps_the_view_for_a_retry(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    cid = (await client.post(f"{API}/connections", headers=alice, json=mexc_body())).json()["id"]
+    gw.publisher.fail_on.add(subjects.CONNECTION_DELETED)
+
+    failed = await client.delete(f"{API}/connections/{cid}", headers=alice)
+    gw.publisher.fail_on.clear()
+    retried = await client.delete(f"{API}/connections/{cid}", headers=alice)
+
+    assert failed.status_code == 503 and retried.status_code == 204
+    assert gw.publisher.subjects().count(subjects.CONNECTION_DELETED) == 1
+    assert not gw.connections_kv.data
+
+
+async def test_vault_down_on_rotate_changes_nothing(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    cid = (await client.post(f"{API}/connections", headers=alice, json=mexc_body())).json()["id"]
+    view_before = dict(gw.connections_kv.data)
+    gw.vault.available = False
+
+    r = await client.put(f"{API}/connections/{cid}/credentials", headers=alice, json={"api_key": "mx0vglNEWKEY00001111", "secret": "NEW-SECRET-000000"})
+
+    assert r.status_code == 503
+    assert gw.connections_kv.data == view_before
+    assert len(gw.vault.versions[f"connections/{cid}"]) == 1
+
+
+async def test_bus_down_on_manual_test_changes_nothing(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    cid = (await client.post(f"{API}/connections", headers=alice, json=mexc_body())).json()["id"]
+    gw.clock.advance(minutes=1)
+    view_before = dict(gw.connections_kv.data)
+    gw.publisher.fail_on.add(subjects.TEST_REQUESTED)
+
+    r = await client.post(f"{API}/connections/{cid}/test", headers=alice)
+
+    assert r.status_code == 503
+    assert gw.connections_kv.data == view_before
+
+
+async def test_kv_down_on_read_is_503(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    gw.connections_kv.fail_reads = True
+
+    r = await client.get(f"{API}/connections", headers=alice)
+
+    assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
