@@ -72,7 +72,7 @@ class Retester:
         await self._refresh(now_s)
         for exchange in {e.exchange for e in self._mirror.values()} - set(self._buckets):
             self._buckets[exchange] = TokenBucket.for_exchange(
-                exchange, self._settings.retest_budget_fraction, now_s
+                exchange, self._settings.retest_budget_fraction, now_s, self._settings.scheduler_tick_s
             )
         chosen, self._buckets = plan_retests(self._mirror.values(), self._buckets, now=now, now_s=now_s)
         due = Counter(e.exchange for e in self._mirror.values() if e.next_due_at <= now)

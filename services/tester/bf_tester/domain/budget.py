@@ -12,10 +12,12 @@ in each pool it touches. Figures from the exchanges' docs, as recorded in EXCHAN
 
 All tests leave from the platform's few egress IPs, so the budget is treated as shared by
 every key of an exchange (conservative where a limit is per account). Re-tests may use
-``fraction`` of the binding pool; a token bucket enforces it: capacity one test (re-tests
-are background work, smooth beats bursty) and a refill rate chosen so that, in any window
-of a pool, re-tests never spend more than ``fraction`` of that pool. User-initiated tests
-are not throttled here: they are rare and someone is waiting for them.
+``fraction`` of every pool; a token bucket enforces it. A bucket of capacity ``c``
+refilling at ``r`` lets at most ``c + r * W`` tests through in any window ``W``, so for each
+pool ``r = (fraction * tests_per_window - c) / W`` and the tightest pool wins: re-tests never
+spend more than ``fraction`` of any pool window. The capacity is just large enough for one
+scheduler tick's worth of tests (a capacity of one would cap the rate at one per tick).
+User-initiated tests are not throttled here: they are rare and someone is waiting for them.
 """
 
 from __future__ import annotations
@@ -53,9 +55,10 @@ POOLS: dict[str, tuple[RatePool, ...]] = {
     ),
 }
 
-#: For an exchange without documented limits: one test per 10 s until someone looks them up.
+#: For an exchange without documented limits: 20 tests a minute at most, until someone looks
+#: its limits up and adds them above.
 DEFAULT_POOLS: tuple[RatePool, ...] = (
-    RatePool(name="undocumented", limit=1, window_s=10, test_weight=1),
+    RatePool(name="undocumented", limit=20, window_s=60, test_weight=1),
 )
 
 
@@ -64,18 +67,30 @@ def pools_for(exchange: str) -> tuple[RatePool, ...]:
     return POOLS.get(exchange, DEFAULT_POOLS)
 
 
-def retest_rate_per_s(exchange: str, fraction: float) -> float:
-    """Re-tests per second the budget allows, so no pool window exceeds ``fraction``.
+class BucketShape(Frozen):
+    """Capacity and refill rate of an exchange's re-test bucket."""
 
-    A bucket of capacity 1 refilling at ``r`` lets through at most ``1 + r * window`` tests
-    in any window, hence ``r = (fraction * tests_per_window - 1) / window`` per pool, and the
-    tightest pool wins. Never below one test per pool window, or nothing would ever run.
+    capacity: float = Field(ge=1)
+    rate_per_s: float = Field(gt=0)
+
+
+def bucket_shape(exchange: str, fraction: float, tick_s: float = 1.0) -> BucketShape:
+    """The bucket that keeps re-tests within ``fraction`` of every pool (see module docstring).
+
+    A pool too small for the guarantee (under two tests per window at ``fraction``) still
+    gets one test per window: a trickle, never a stall.
     """
-    rates = []
-    for pool in pools_for(exchange):
-        allowed = max(fraction * pool.tests_per_window - 1.0, 1.0)
-        rates.append(allowed / pool.window_s)
-    return min(rates)
+    pools = pools_for(exchange)
+    allowed = [fraction * p.tests_per_window for p in pools]
+    nominal = min(a / p.window_s for a, p in zip(allowed, pools, strict=True))
+    capacity = float(min(math.ceil(nominal * tick_s) + 1, max(math.floor(min(allowed) / 2), 1)))
+    rate = min(max(a - capacity, 1.0) / p.window_s for a, p in zip(allowed, pools, strict=True))
+    return BucketShape(capacity=capacity, rate_per_s=rate)
+
+
+def retest_rate_per_s(exchange: str, fraction: float, tick_s: float = 1.0) -> float:
+    """Re-tests per second the budget sustains in the long run."""
+    return bucket_shape(exchange, fraction, tick_s).rate_per_s
 
 
 class TokenBucket(Frozen):
@@ -87,9 +102,10 @@ class TokenBucket(Frozen):
     updated_at_s: float = 0.0  # monotonic seconds
 
     @classmethod
-    def for_exchange(cls, exchange: str, fraction: float, now_s: float) -> TokenBucket:
-        """A full bucket sized by :func:`retest_rate_per_s`."""
-        return cls(rate_per_s=retest_rate_per_s(exchange, fraction), tokens=1.0, updated_at_s=now_s)
+    def for_exchange(cls, exchange: str, fraction: float, now_s: float, tick_s: float = 1.0) -> TokenBucket:
+        """A full bucket shaped by :func:`bucket_shape`."""
+        shape = bucket_shape(exchange, fraction, tick_s)
+        return cls(rate_per_s=shape.rate_per_s, capacity=shape.capacity, tokens=shape.capacity, updated_at_s=now_s)
 
     def refilled(self, now_s: float) -> TokenBucket:
         """The bucket at ``now_s`` (time never runs backwards here)."""
@@ -110,13 +126,15 @@ class TokenBucket(Frozen):
         return max(0.0, missing / self.rate_per_s)
 
 
-def max_connections_per_hour(exchange: str, interval_s: float, fraction: float = 0.5) -> int:
+def max_connections_per_hour(
+    exchange: str, interval_s: float, fraction: float = 0.5, tick_s: float = 1.0
+) -> int:
     """How many Online connections the re-test budget sustains.
 
     Each connection is re-tested ``3600 / interval_s`` times an hour; the budget allows
     ``retest_rate_per_s * 3600`` re-tests an hour; the quotient is the number of connections
-    whose periodic re-tests fit (e.g. MEXC, 6 h, 50 %: 2.4/s * 21600 s = 51840).
+    whose periodic re-tests fit (e.g. MEXC, 6 h, 50 %, 1 s ticks: 2.1/s * 21600 s = 45360).
     """
-    per_hour = retest_rate_per_s(exchange, fraction) * 3600.0
+    per_hour = retest_rate_per_s(exchange, fraction, tick_s) * 3600.0
     retests_per_connection_per_hour = 3600.0 / interval_s
     return math.floor(per_hour / retests_per_connection_per_hour + 1e-9)
