@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import Field, SecretStr, field_validator
 
 from bf_shared import subjects
@@ -114,7 +114,10 @@ class _VaultLogin:
 
 @contextlib.asynccontextmanager
 async def open_deps(
-    settings: GatewaySettings, vault_settings: VaultSettings, metrics: GatewayMetrics
+    settings: GatewaySettings,
+    vault_settings: VaultSettings,
+    metrics: GatewayMetrics,
+    registry: CollectorRegistry = REGISTRY,
 ) -> AsyncIterator[Deps]:
     """Real dependencies, open for the duration of the context."""
     vault = HvacVault(vault_settings)
@@ -162,7 +165,7 @@ async def open_deps(
             ),
             projector=ProjectorDeps(views=views, clock=utcnow),
             live=live,
-            registry=REGISTRY,
+            registry=registry,
             metrics=metrics,
             egress_ips=egress_ips_from(settings.egress_ips),
             max_body_bytes=settings.max_body_bytes,
@@ -184,16 +187,27 @@ async def open_deps(
         await login.stop()
 
 
-def create_app(deps: Deps | None = None, *, settings: GatewaySettings | None = None) -> FastAPI:
-    """The gateway's FastAPI app: real dependencies opened in the lifespan, or ``deps`` as given."""
+def create_app(
+    deps: Deps | None = None,
+    *,
+    settings: GatewaySettings | None = None,
+    vault_settings: VaultSettings | None = None,
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
+    """The gateway's FastAPI app: real dependencies opened in the lifespan, or ``deps`` as given.
+
+    ``settings``/``vault_settings`` default to the environment; ``registry`` lets a test run
+    the real wiring more than once in one process.
+    """
     if deps is None:
         real = settings or GatewaySettings()
-        metrics = GatewayMetrics(REGISTRY)
+        vault = vault_settings or VaultSettings()
+        metrics = GatewayMetrics(registry)
         max_body = real.max_body_bytes
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            async with open_deps(real, VaultSettings(), metrics) as opened:
+            async with open_deps(real, vault, metrics, registry) as opened:
                 app.state.deps = opened
                 yield
 
