@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from faststream.middlewares import AckPolicy
 from faststream.nats import NatsBroker, PullSub
@@ -88,6 +87,31 @@ async def _settle(msg: NatsMessage, what: str, work: Callable[[], Awaitable[None
     await msg.ack()
 
 
+def command_consumer_config(settings: TesterSettings) -> ConsumerConfig:
+    """The durable ``tester`` consumer: explicit acks, ack wait beyond the probe timeout."""
+    return ConsumerConfig(
+        durable_name=COMMAND_CONSUMER,
+        filter_subject=subjects.TEST_REQUESTED,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=settings.ack_wait_s,
+        max_deliver=_MAX_DELIVER,
+        # Commands published before the tester's very first start are handled too.
+        deliver_policy=DeliverPolicy.ALL,
+    )
+
+
+def index_consumer_config() -> ConsumerConfig:
+    """The durable ``tester-index`` consumer of verdicts and deletions."""
+    return ConsumerConfig(
+        durable_name=INDEX_CONSUMER,
+        filter_subjects=[subjects.TEST_PASSED, subjects.TEST_FAILED, subjects.CONNECTION_DELETED],
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=30.0,
+        max_deliver=_MAX_DELIVER,
+        deliver_policy=DeliverPolicy.ALL,
+    )
+
+
 def register(broker: NatsBroker, deps: Deps) -> None:
     """Attach the tester's consumers to ``broker`` (before it starts)."""
     settings = deps.settings
@@ -98,12 +122,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         durable=COMMAND_CONSUMER,
         pull_sub=PullSub(batch_size=1, timeout=5.0),
         max_workers=settings.max_concurrent_tests,
-        config=ConsumerConfig(
-            ack_policy=JsAckPolicy.EXPLICIT,
-            ack_wait=settings.ack_wait_s,
-            max_deliver=_MAX_DELIVER,
-            deliver_policy=DeliverPolicy.ALL,
-        ),
+        config=command_consumer_config(settings),
         ack_policy=AckPolicy.MANUAL,
     )
     async def on_test_requested(msg: NatsMessage) -> None:
@@ -129,13 +148,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
         stream=EVENTS,
         durable=INDEX_CONSUMER,
         pull_sub=PullSub(batch_size=1, timeout=5.0),
-        config=ConsumerConfig(
-            ack_policy=JsAckPolicy.EXPLICIT,
-            ack_wait=30.0,
-            max_deliver=_MAX_DELIVER,
-            deliver_policy=DeliverPolicy.ALL,
-            filter_subjects=[subjects.TEST_PASSED, subjects.TEST_FAILED, subjects.CONNECTION_DELETED],
-        ),
+        config=index_consumer_config(),
         ack_policy=AckPolicy.MANUAL,
     )
     async def on_index_event(msg: NatsMessage) -> None:
@@ -148,18 +161,15 @@ def register(broker: NatsBroker, deps: Deps) -> None:
 
 
 async def _dispatch_index_event(subject: str, body: bytes, deps: Deps) -> None:
-    handler: Any
     if subject == subjects.TEST_PASSED:
-        handler = handlers.handle_test_passed(
+        await handlers.handle_test_passed(
             decode(TestPassed, body), index=deps.index, ledger=deps.ledger, settings=deps.settings
         )
     elif subject == subjects.TEST_FAILED:
-        handler = handlers.handle_test_failed(decode(TestFailed, body), index=deps.index)
+        await handlers.handle_test_failed(decode(TestFailed, body), index=deps.index)
     elif subject == subjects.CONNECTION_DELETED:
-        handler = handlers.handle_connection_deleted(
+        await handlers.handle_connection_deleted(
             decode(ConnectionDeleted, body), index=deps.index, scheduler=deps.scheduler, ledger=deps.ledger
         )
     else:
         log.warning("unexpected subject %s on the index consumer", subject)
-        return
-    await handler
