@@ -7,6 +7,7 @@ import importlib.util
 import inspect
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic_settings import BaseSettings
 
@@ -79,3 +80,27 @@ def settings_env(service: str) -> set[str]:
     if service == "connector":
         names |= {f"BACKFUTURE_EXCHANGE_URL_{ex.upper()}" for ex in EXCHANGES}
     return names
+
+
+def dockerfile_facts(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    lines = [ln.strip() for ln in re.sub(r"\\\n", " ", text).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    env: dict[str, str] = {}
+    for ln in lines:
+        if ln.startswith("ENV "):
+            env.update(dict(re.findall(r"(\w+)=(\S+)", ln[4:])))
+    return {
+        "froms": [ln for ln in lines if ln.startswith("FROM ")],
+        "user": next((ln.split()[1] for ln in reversed(lines) if ln.startswith("USER ")), None),
+        "healthcheck": next((ln for ln in lines if ln.startswith("HEALTHCHECK ")), None),
+        "entrypoint": next((ln for ln in reversed(lines) if ln.startswith("ENTRYPOINT ")), None),
+        "env": env,
+        "text": text,
+    }
+
+
+def runs_module(facts: dict[str, Any], module: str) -> bool:
+    if facts["entrypoint"] == f'ENTRYPOINT ["python", "-m", "{module}"]':
+        return True
+    # Vault clients start through the credentials loader, which execs `python -m $BF_MODULE`.
+    return facts["entrypoint"] == 'ENTRYPOINT ["/usr/local/bin/bf-entrypoint"]' and facts["env"].get("BF_MODULE") == module

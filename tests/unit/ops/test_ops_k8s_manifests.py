@@ -12,7 +12,7 @@ import pytest
 
 from bf_shared.exchanges import EXCHANGES
 
-from .deploy_facts import DEV_ONLY, ROOT, SERVICES, VAULT_CLIENTS, runnable_services, settings_env
+from .deploy_facts import DEV_ONLY, ROOT, SERVICES, VAULT_CLIENTS, dockerfile_facts, runnable_services, runs_module, settings_env
 from .k8s_render import UnsupportedKustomization, render
 
 K8S = ROOT / "deploy" / "k8s"
@@ -72,9 +72,8 @@ def test_every_runnable_service_has_a_deployment_running_its_image() -> None:
             assert deployments_of(service) == [], f"{service} must never be deployed to Kubernetes"
             continue
         assert deployments_of(service), f"{service} has a __main__ but no Deployment in deploy/k8s"
-        module = SERVICES[service][0]
-        dockerfile = (ROOT / "deploy" / "docker" / f"{SERVICES[service][1]}.Dockerfile").read_text()
-        assert f'ENTRYPOINT ["python", "-m", "{module}"]' in dockerfile
+        facts = dockerfile_facts(ROOT / "deploy" / "docker" / f"{SERVICES[service][1]}.Dockerfile")
+        assert runs_module(facts, SERVICES[service][0])
 
 
 def test_one_connector_deployment_per_catalogue_exchange_with_an_hpa() -> None:
