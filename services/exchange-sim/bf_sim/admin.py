@@ -15,7 +15,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bf_sim import markets
 from bf_sim.config import Conditions, KeyConfig
+from bf_sim.engine.orders import Order
+from bf_sim.markets import Asset
 from bf_sim.routing import STATE_KEY
 from bf_sim.state import ExchangeState, KeyState
 
@@ -267,10 +270,142 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return _json({"status": "ok", "exchange": request.app[STATE_KEY].name})
 
 
+# -- market and orders ---------------------------------------------------------------------
+
+
 def _decimal_list(values: Any) -> list[Decimal]:
-    if not isinstance(values, list):
-        raise ValueError("expected a list of prices")
+    if not isinstance(values, list) or not values:
+        raise ValueError("expected a non-empty list of prices")
     return [Decimal(str(v)) for v in values]
+
+
+def resolve_asset(symbol: str) -> Asset:
+    """``BTC``, ``BTC/USDT``, ``BTC/USDT:USDT`` or any venue id (``BTCUSDT``, ``XBTUSDTM``...)."""
+    wanted = symbol.upper().split(":")[0].replace("/", "")
+    for asset in markets.ASSETS:
+        ids = {
+            asset.code,
+            asset.code + markets.QUOTE,
+            markets.mexc_contract_id(asset),
+            markets.kucoin_spot_id(asset),
+            markets.kucoin_futures_id(asset),
+        }
+        if wanted in {i.upper() for i in ids}:
+            return asset
+    raise KeyError(f"unknown symbol {symbol!r}")
+
+
+async def get_prices(request: web.Request) -> web.StreamResponse:
+    """``GET /__sim/prices``: current price per asset and the step counter."""
+    state = request.app[STATE_KEY]
+    return _json({"step": state.prices.step_count, "prices": {c: str(p) for c, p in state.prices.all().items()}})
+
+
+async def put_price_path(request: web.Request) -> web.StreamResponse:
+    """``PUT /__sim/prices/{symbol}`` ``{"prices": [..]}`` (or a bare list): follow this path.
+
+    The first price is current at once (resting orders it reaches fill); each advance takes
+    the next; the last one stays.
+    """
+    state = request.app[STATE_KEY]
+    text = await request.text()
+    data = json.loads(text) if text.strip() else None
+    prices = _decimal_list(data.get("prices") if isinstance(data, dict) else data)
+    asset = resolve_asset(request.match_info["symbol"])
+    state.prices.script(asset.code, prices)
+    filled = len(state.engine.match(state.accounts))
+    return _json({"symbol": asset.code, "price": str(state.prices.price(asset.code)), "filled": filled})
+
+
+async def advance(request: web.Request) -> web.StreamResponse:
+    """``POST /__sim/advance`` ``{"steps": 1, "ms": 0}``: step prices (filling resting orders at
+    each step) and, with a manual clock, move time forward by ``ms``."""
+    state = request.app[STATE_KEY]
+    body = await _body(request)
+    steps = int(body.get("steps", 1))
+    ms = int(body.get("ms", 0))
+    if steps < 0 or ms < 0:
+        raise ValueError("steps and ms must not be negative")
+    if ms:
+        clock_advance = getattr(state.clock, "advance", None)
+        if clock_advance is None:
+            raise ValueError("the server runs on the system clock; only a manual clock can be advanced")
+        clock_advance(ms)
+    filled = state.advance(steps)
+    return _json({"step": state.prices.step_count, "filled": filled, "prices": {c: str(p) for c, p in state.prices.all().items()}})
+
+
+def order_summary(order: Order, state: ExchangeState) -> dict[str, Any]:
+    """An order as the admin API shows it (venue-neutral)."""
+    req = order.request
+    key = state.find_key(req.api_key) if req.api_key else None
+    return {
+        "order_id": order.order_id,
+        "client_order_id": order.client_id,
+        "account": order.account_id if key is None or key.config.account else None,
+        "key_label": key.label if key else None,
+        "market": order.kind,
+        "symbol": req.asset.code + "/" + markets.QUOTE + (":" + markets.QUOTE if order.kind == "futures" else ""),
+        "side": req.side,
+        "type": req.type,
+        "time_in_force": req.tif,
+        "price": str(req.price) if req.price is not None else None,
+        "amount": str(req.qty) if req.qty is not None else None,
+        "funds": str(req.funds) if req.funds is not None else None,
+        "leverage": order.leverage if order.kind == "futures" else None,
+        "reduce_only": req.reduce_only,
+        "status": order.status,
+        "filled": str(order.filled_qty),
+        "cost": str(order.filled_quote),
+        "fee": str(order.fee),
+        "average": str(order.average) if order.average is not None else None,
+        "created": order.created_ms,
+        "updated": order.updated_ms,
+    }
+
+
+async def get_orders(request: web.Request) -> web.StreamResponse:
+    """``GET /__sim/orders?api_key=&label=&status=&market=&symbol=``: every order the exchange holds."""
+    state = request.app[STATE_KEY]
+    q = request.query
+    account_id = None
+    wanted_key = q.get("api_key") or next((k.api_key for k in state.keys.values() if q.get("label") and k.label == q.get("label")), None)
+    if wanted_key:
+        key = state.find_key(wanted_key)
+        if key is None:
+            return _error(404, "no such key")
+        account_id = key.account.account_id
+    asset = resolve_asset(q["symbol"]) if "symbol" in q else None
+    rows = [
+        order_summary(o, state)
+        for o in state.engine.orders.values()
+        if (account_id is None or o.account_id == account_id)
+        and ("status" not in q or o.status == q["status"])
+        and ("market" not in q or o.kind == q["market"])
+        and (asset is None or o.asset is asset)
+    ]
+    return _json({"count": len(rows), "orders": rows})
+
+
+async def get_positions(request: web.Request) -> web.StreamResponse:
+    """``GET /__sim/positions?api_key=``: open futures positions."""
+    state = request.app[STATE_KEY]
+    key = state.find_key(request.query.get("api_key"))
+    accounts = [key.account] if key else list(state.accounts.values())
+    rows = []
+    for account in accounts:
+        for p in state.engine.account_positions(account):
+            rows.append(
+                {
+                    "symbol": f"{p.asset.code}/{markets.QUOTE}:{markets.QUOTE}",
+                    "contracts": str(p.qty),
+                    "entry_price": str(p.entry_price),
+                    "leverage": p.leverage,
+                    "unrealised_pnl": str(state.engine.unrealised(p)),
+                    "realised_pnl": str(p.realised_pnl),
+                }
+            )
+    return _json({"count": len(rows), "positions": rows})
 
 
 def setup(app: web.Application) -> None:
@@ -292,3 +427,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/__sim/reset", _guard(reset))
     r.add_get("/__sim/requests", _guard(get_requests))
     r.add_delete("/__sim/requests", _guard(clear_requests))
+    r.add_get("/__sim/prices", _guard(get_prices))
+    r.add_put("/__sim/prices/{symbol}", _guard(put_price_path))
+    r.add_post("/__sim/advance", _guard(advance))
+    r.add_get("/__sim/orders", _guard(get_orders))
+    r.add_get("/__sim/positions", _guard(get_positions))

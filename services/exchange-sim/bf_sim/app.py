@@ -77,8 +77,8 @@ class SimServer:
         self.host = host
         self.clock = clock or SystemClock()
         self.tick_interval_s = tick_interval_s
-        self.mexc = ExchangeState("mexc", self.config.mexc, self.clock, self.config.seed)
-        self.kucoin = ExchangeState("kucoin", self.config.kucoin, self.clock, self.config.seed)
+        self.mexc = ExchangeState("mexc", self.config.mexc, self.clock, self.config.seed, mexc.make_engine)
+        self.kucoin = ExchangeState("kucoin", self.config.kucoin, self.clock, self.config.seed, kucoin.make_engine)
         self._ports = {"mexc": mexc_port, "kucoin": kucoin_port}
         self._bound: dict[str, int] = {}
         self._runners: list[web.AppRunner] = []

@@ -133,10 +133,9 @@ KUCOIN_ERRORS: dict[str, tuple[int, str]] = {
     "500000": (503, "System is under maintenance, please try again later."),
     "200004": (400, "Balance insufficient!"),
     "300003": (400, "Balance not enough, please first deposit at least 2 USDT before you start the battle"),
+    "300009": (400, "No open positions to close."),
     "126044": (400, "clientOid duplicate"),
-    "300011": (400, "Order already exists"),
     "100001": (400, "error.getOrder.orderNotExist"),
-    "400260": (400, "order_not_exist_or_not_allow_to_cancel"),
 }
 
 

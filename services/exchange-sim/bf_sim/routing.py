@@ -23,7 +23,7 @@ from bf_sim.auth import RawRequest, decoded_params
 from bf_sim.config import Conditions
 from bf_sim.errors import SimError, gateway_error
 from bf_sim.ratelimit import FixedWindowLimiter, Quota
-from bf_sim.state import ExchangeState, KeyState, RequestRecord
+from bf_sim.state import Account, ExchangeState, KeyState, RequestRecord
 
 log = logging.getLogger("bf_sim")
 
@@ -110,6 +110,8 @@ class Ctx:
     key: KeyState | None
     query: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] = field(default_factory=dict)
+    # A JSON array body (MEXC futures cancel takes ``["id", ...]``).
+    json_list: list[Any] = field(default_factory=list)
 
     @property
     def now_ms(self) -> int:
@@ -139,6 +141,15 @@ class Ctx:
         if value is None or value == "":
             raise self.venue.bad_request(name)
         return value
+
+    @property
+    def account(self) -> Account:
+        """The signing key's account."""
+        return self.signed_key.account
+
+    def path_param(self, name: str) -> str:
+        """A ``{name}`` segment of the route."""
+        return self.request.match_info[name]
 
     def require(self, permission: str) -> None:
         """Raise the venue's missing-permission error unless the key has ``permission``."""
@@ -208,12 +219,14 @@ def endpoint_handler(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
         if key is not None and permission and not key.has(permission):
             raise ep.venue.missing_permission(permission)
         payload: dict[str, Any] = {}
-        if body.strip().startswith("{"):
+        items: list[Any] = []
+        if body.strip().startswith(("{", "[")):
             try:
-                payload = json.loads(body)
+                parsed = json.loads(body)
             except ValueError:
                 raise ep.venue.bad_request("body") from None
-        ctx = Ctx(request, state, ep.venue, raw, key, decoded_params(raw.raw_query), payload)
+            payload, items = (parsed, []) if isinstance(parsed, dict) else ({}, parsed)
+        ctx = Ctx(request, state, ep.venue, raw, key, decoded_params(raw.raw_query), payload, items)
         result = await ep.handler(ctx)
         response = result if isinstance(result, web.StreamResponse) else ep.venue.ok(result)
         response.headers.update(extra_headers)

@@ -8,15 +8,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bf_shared.masking import mask_api_key
 
 from bf_sim.clock import Clock
 from bf_sim.config import Conditions, ExchangeConfig, KeyConfig
 from bf_sim.engine.prices import PricePaths
+
+if TYPE_CHECKING:
+    from bf_sim.engine.orders import Engine
+
+EngineFactory = Callable[[PricePaths, Clock], "Engine"]
 
 DAY_MS = 86_400_000
 ExchangeName = Literal["mexc", "kucoin"]
@@ -143,7 +149,14 @@ class ExchangeState:
 
     MAX_LOG = 10_000
 
-    def __init__(self, name: ExchangeName, config: ExchangeConfig, clock: Clock, seed: int = 0) -> None:
+    def __init__(
+        self,
+        name: ExchangeName,
+        config: ExchangeConfig,
+        clock: Clock,
+        seed: int = 0,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
         self.name: ExchangeName = name
         # What reset restores; ``config`` is the live copy the admin API may change.
         self.initial_config = config
@@ -154,6 +167,7 @@ class ExchangeState:
         self.conditions = Conditions()
         self.requests: deque[RequestRecord] = deque(maxlen=self.MAX_LOG)
         self.prices = PricePaths(seed)
+        self._engine = engine_factory(self.prices, clock) if engine_factory else None
         self._release: asyncio.Event | None = None
         # Set when the server stops: hung requests give up instead of waiting again.
         self.closing = False
@@ -165,6 +179,8 @@ class ExchangeState:
         """Back to the config: keys, balances, conditions, prices; empties the log; frees hung requests."""
         self.config = self.initial_config
         self.prices.reset()
+        if self._engine is not None:
+            self._engine.reset()
         self.keys.clear()
         self.accounts.clear()
         self.conditions = self.config.conditions
@@ -187,9 +203,21 @@ class ExchangeState:
 
     # -- market ---------------------------------------------------------------------------
 
-    def advance(self, steps: int = 1) -> None:
-        """Move prices ``steps`` steps along their paths."""
-        self.prices.advance(steps)
+    @property
+    def engine(self) -> Engine:
+        """Orders and positions (exchanges built without one cannot trade)."""
+        if self._engine is None:
+            raise RuntimeError(f"{self.name} simulator has no trading engine")
+        return self._engine
+
+    def advance(self, steps: int = 1) -> int:
+        """Move prices ``steps`` steps, filling resting orders at every step; returns the fills."""
+        filled = 0
+        for _ in range(steps):
+            self.prices.advance(1)
+            if self._engine is not None:
+                filled += len(self._engine.match(self.accounts))
+        return filled
 
     # -- time ----------------------------------------------------------------------------
 

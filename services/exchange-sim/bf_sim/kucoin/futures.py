@@ -12,6 +12,7 @@ from typing import Any
 
 from bf_sim import markets
 from bf_sim.config import KucoinConfig
+from bf_sim.engine.orders import OrderRequest
 from bf_sim.errors import kucoin_error
 from bf_sim.kucoin.spot import decimal_param
 from bf_sim.kucoin.venue import VENUE
@@ -34,24 +35,27 @@ async def account_overview(ctx: Ctx) -> dict[str, Any]:
     """``GET /api/v1/account-overview?currency=USDT``."""
     currency = ctx.param("currency") or "XBT"
     account = ctx.signed_key.account
-    total = account.futures.get(currency, Decimal(0))
-    order_margin = account.futures_locked.get(currency, Decimal(0))
-    available = total - order_margin
+    if currency == markets.QUOTE:
+        s = ctx.state.engine.futures_summary(account)
+    else:
+        cash = account.futures.get(currency, Decimal(0))
+        s = {"cash": cash, "order_margin": Decimal(0), "position_margin": Decimal(0),
+             "unrealised": Decimal(0), "equity": cash, "available": cash}
     return {
-        "accountEquity": float(total),
-        "unrealisedPNL": 0.0,
-        "marginBalance": float(total),
-        "positionMargin": 0.0,
-        "orderMargin": float(order_margin),
+        "accountEquity": float(s["equity"]),
+        "unrealisedPNL": float(s["unrealised"]),
+        "marginBalance": float(s["cash"]),
+        "positionMargin": float(s["position_margin"]),
+        "orderMargin": float(s["order_margin"]),
         "frozenFunds": 0.0,
-        "availableBalance": float(available),
+        "availableBalance": float(s["available"]),
         "currency": currency,
         "riskRatio": 0.0,
-        "maxWithdrawAmount": float(available),
+        "maxWithdrawAmount": float(s["available"]),
     }
 
 
-def validate_order(ctx: Ctx) -> dict[str, Any]:
+def validate_order(ctx: Ctx) -> OrderRequest:
     """Check a futures add-order request like ``POST /api/v1/orders`` does."""
     client_oid = ctx.required("clientOid")
     asset = markets.find(markets.kucoin_futures_id, ctx.required("symbol"))
@@ -63,39 +67,50 @@ def validate_order(ctx: Ctx) -> dict[str, Any]:
     order_type = ctx.param("type") or "limit"
     if order_type not in ("limit", "market"):
         raise VENUE.bad_request("type")
-    size = decimal_param(ctx, "size")
-    if size is None or size != size.to_integral_value():
-        raise VENUE.bad_request("size")
     price = decimal_param(ctx, "price")
     if order_type == "limit" and price is None:
         raise VENUE.bad_request("price")
     if price is not None and price % asset.futures_tick != 0:
         raise kucoin_error("400100", detail="Price increment invalid.")
+    size = decimal_param(ctx, "size")
+    value_qty = decimal_param(ctx, "valueQty")
+    if size is None and value_qty is not None:
+        reference = price or ctx.state.prices.price(asset.code)
+        size = (value_qty / (asset.kucoin_multiplier * reference)).to_integral_value(rounding="ROUND_DOWN")
+    if size is None or size < 1 or size != size.to_integral_value():
+        raise VENUE.bad_request("size")
     leverage = decimal_param(ctx, "leverage") or Decimal(1)
-    if leverage > asset.max_leverage:
+    if leverage > asset.max_leverage or leverage != leverage.to_integral_value():
         raise kucoin_error("400100", detail="leverage is invalid")
     margin_mode = (ctx.param("marginMode") or "ISOLATED").upper()
     if margin_mode not in ("ISOLATED", "CROSS"):
         raise VENUE.bad_request("marginMode")
-    return {
-        "asset": asset,
-        "side": side,
-        "type": order_type,
-        "size": int(size),
-        "price": price,
-        "leverage": leverage,
-        "margin_mode": margin_mode,
-        "reduce_only": ctx.param("reduceOnly") == "true",
-        "close_order": ctx.param("closeOrder") == "true",
-        "client_oid": client_oid,
-    }
+    tif = (ctx.param("timeInForce") or "GTC").upper()
+    if tif not in ("GTC", "IOC"):
+        raise VENUE.bad_request("timeInForce")
+    if ctx.param("postOnly") == "true":
+        tif = "POST_ONLY"
+    return OrderRequest(
+        kind="futures",
+        asset=asset,
+        side=side,  # type: ignore[arg-type]
+        type=order_type,  # type: ignore[arg-type]
+        qty=size,
+        price=price if order_type == "limit" else None,
+        tif=tif,  # type: ignore[arg-type]
+        client_id=client_oid,
+        leverage=int(leverage),
+        reduce_only=ctx.param("reduceOnly") == "true" or ctx.param("closeOrder") == "true",
+        margin_mode="cross" if margin_mode == "CROSS" else "isolated",
+        api_key=ctx.signed_key.api_key,
+    )
 
 
 async def order_test(ctx: Ctx) -> dict[str, Any]:
     """``POST /api/v1/orders/test`` on the futures host (Futures): validates, never places an order."""
     ctx.require("Futures")
     order = validate_order(ctx)
-    return {"orderId": uuid.uuid4().hex[:24], "clientOid": order["client_oid"]}
+    return {"orderId": uuid.uuid4().hex[:24], "clientOid": order.client_id}
 
 
 def endpoints() -> list[Endpoint]:

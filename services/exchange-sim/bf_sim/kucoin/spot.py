@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bf_sim import markets
+from bf_sim.engine.orders import OrderRequest
 from bf_sim.errors import kucoin_error
 from bf_sim.kucoin.venue import VENUE
 from bf_sim.routing import Ctx, Endpoint
@@ -120,7 +121,10 @@ def _on_step(value: Decimal, step: Decimal) -> bool:
     return (value % step) == 0
 
 
-def validate_order(ctx: Ctx) -> dict[str, Any]:
+_TIF = {"GTC": "GTC", "GTT": "GTC", "IOC": "IOC", "FOK": "FOK"}
+
+
+def validate_order(ctx: Ctx) -> OrderRequest:
     """Check an add-order request like ``POST /api/v1/hf/orders`` does; returns the parsed order."""
     asset = markets.find(markets.kucoin_spot_id, ctx.required("symbol"))
     if asset is None:
@@ -145,22 +149,30 @@ def validate_order(ctx: Ctx) -> dict[str, Any]:
             raise kucoin_error("400100", detail="Order size increment invalid.")
     if price is not None and not _on_step(price, markets.step(asset.price_decimals)):
         raise kucoin_error("400100", detail="Price increment invalid.")
-    return {
-        "asset": asset,
-        "side": side,
-        "type": order_type,
-        "size": size,
-        "funds": funds,
-        "price": price,
-        "client_oid": ctx.param("clientOid"),
-    }
+    tif = _TIF.get((ctx.param("timeInForce") or "GTC").upper())
+    if tif is None:
+        raise VENUE.bad_request("timeInForce")
+    if ctx.param("postOnly") == "true":
+        tif = "POST_ONLY"
+    return OrderRequest(
+        kind="spot",
+        asset=asset,
+        side=side,  # type: ignore[arg-type]
+        type=order_type,  # type: ignore[arg-type]
+        qty=size,
+        price=price if order_type == "limit" else None,
+        funds=funds if size is None else None,
+        tif=tif,  # type: ignore[arg-type]
+        client_id=ctx.param("clientOid"),
+        api_key=ctx.signed_key.api_key,
+    )
 
 
 async def order_test(ctx: Ctx) -> dict[str, Any]:
     """``POST /api/v1/hf/orders/test`` (Spot): validates, never places an order."""
     ctx.require("Spot")
     order = validate_order(ctx)
-    return {"orderId": uuid.uuid4().hex[:24], "clientOid": order["client_oid"]}
+    return {"orderId": uuid.uuid4().hex[:24], "clientOid": order.client_id}
 
 
 def endpoints() -> list[Endpoint]:

@@ -89,35 +89,37 @@ async def detail(ctx: Ctx) -> Any:
     return details
 
 
-def _asset_row(key: KeyState, currency: str) -> dict[str, Any]:
-    account = key.account
-    total = account.futures.get(currency, Decimal(0))
-    frozen = account.futures_locked.get(currency, Decimal(0))
-    available = total - frozen
+def _asset_row(ctx: Ctx, currency: str) -> dict[str, Any]:
+    account = ctx.signed_key.account
+    if currency == markets.QUOTE:
+        summary = ctx.state.engine.futures_summary(account)
+    else:
+        cash = account.futures.get(currency, Decimal(0))
+        summary = {"cash": cash, "order_margin": Decimal(0), "position_margin": Decimal(0),
+                   "unrealised": Decimal(0), "equity": cash, "available": cash}
     return {
         "currency": currency,
-        "positionMargin": 0,
-        "availableBalance": float(available),
-        "cashBalance": float(available),
-        "frozenBalance": float(frozen),
-        "equity": float(total),
-        "unrealized": 0,
+        "positionMargin": float(summary["position_margin"]),
+        "availableBalance": float(summary["available"]),
+        "cashBalance": float(summary["cash"]),
+        "frozenBalance": float(summary["order_margin"]),
+        "equity": float(summary["equity"]),
+        "unrealized": float(summary["unrealised"]),
         "bonus": 0,
-        "availableCash": float(available),
-        "availableOpen": float(available),
+        "availableCash": float(summary["available"]),
+        "availableOpen": float(summary["available"]),
     }
 
 
 async def account_assets(ctx: Ctx) -> list[dict[str, Any]]:
     """``GET /api/v1/private/account/assets`` (CONTRACT_ACCOUNT_READ)."""
-    key = ctx.signed_key
-    currencies = sorted(set(key.account.futures) | {markets.QUOTE})
-    return [_asset_row(key, c) for c in currencies]
+    currencies = sorted(set(ctx.signed_key.account.futures) | {markets.QUOTE})
+    return [_asset_row(ctx, c) for c in currencies]
 
 
 async def account_asset(ctx: Ctx) -> dict[str, Any]:
     """``GET /api/v1/private/account/asset/{currency}`` (CONTRACT_ACCOUNT_READ)."""
-    return _asset_row(ctx.signed_key, ctx.request.match_info["currency"].upper())
+    return _asset_row(ctx, ctx.request.match_info["currency"].upper())
 
 
 def endpoints() -> list[Endpoint]:

@@ -12,6 +12,7 @@ from bf_sim import markets
 from bf_sim.auth import RawRequest
 from bf_sim.auth.mexc import verify_spot
 from bf_sim.config import MexcConfig
+from bf_sim.engine.orders import OrderRequest
 from bf_sim.errors import SimError, mexc_spot_error
 from bf_sim.ratelimit import Quota
 from bf_sim.routing import Ctx, Endpoint, Venue
@@ -163,10 +164,17 @@ def parse_decimal(ctx: Ctx, name: str) -> Decimal | None:
     return value
 
 
-ORDER_TYPES = {"LIMIT", "MARKET", "LIMIT_MAKER", "IMMEDIATE_OR_CANCEL", "FILL_OR_KILL"}
+# MEXC order type -> (engine type, time in force).
+ORDER_TYPES = {
+    "LIMIT": ("limit", "GTC"),
+    "MARKET": ("market", "GTC"),
+    "LIMIT_MAKER": ("limit", "POST_ONLY"),
+    "IMMEDIATE_OR_CANCEL": ("limit", "IOC"),
+    "FILL_OR_KILL": ("limit", "FOK"),
+}
 
 
-def validate_order(ctx: Ctx, reference_price: Decimal | None = None) -> dict[str, Any]:
+def validate_order(ctx: Ctx) -> OrderRequest:
     """Check a new-order request like ``POST /api/v3/order`` does; returns the parsed order."""
     asset = markets.find(markets.mexc_spot_id, ctx.required("symbol"))
     if asset is None:
@@ -186,23 +194,27 @@ def validate_order(ctx: Ctx, reference_price: Decimal | None = None) -> dict[str
             raise VENUE.bad_request("price")
         if quantity is None:
             raise VENUE.bad_request("quantity")
-    if (quantity is not None and quantity <= 0) or (quote_qty is not None and quote_qty <= 0) or (price is not None and price <= 0):
+    if any(v is not None and v <= 0 for v in (quantity, quote_qty, price)):
         raise mexc_spot_error(2011)
     if quantity is not None and quantity < asset.min_amount:
         raise mexc_spot_error(30002, minimum=markets.fmt(asset.min_amount))
-    ref = price or reference_price or asset.price
-    notional = quote_qty if quote_qty is not None else (quantity or Decimal(0)) * ref
+    reference = price or ctx.state.prices.price(asset.code)
+    notional = quote_qty if quote_qty is not None else (quantity or Decimal(0)) * reference
     if notional < Decimal(1):
         raise mexc_spot_error(30002, minimum="1USDT")
-    return {
-        "asset": asset,
-        "side": side,
-        "type": order_type,
-        "quantity": quantity,
-        "quote_qty": quote_qty,
-        "price": price,
-        "client_order_id": ctx.param("newClientOrderId"),
-    }
+    engine_type, tif = ORDER_TYPES[order_type]
+    return OrderRequest(
+        kind="spot",
+        asset=asset,
+        side="buy" if side == "BUY" else "sell",
+        type=engine_type,  # type: ignore[arg-type]
+        qty=quantity,
+        price=price if order_type != "MARKET" else None,
+        funds=quote_qty if quantity is None else None,
+        tif=tif,  # type: ignore[arg-type]
+        client_id=ctx.param("newClientOrderId"),
+        api_key=ctx.signed_key.api_key,
+    )
 
 
 async def order_test(ctx: Ctx) -> dict[str, Any]:
