@@ -19,7 +19,6 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from functools import cache
 from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,10 +45,10 @@ class Capabilities(Frozen):
     #: Whether a permission endpoint exists: "confirmed" (documented and verified),
     #: "unconfirmed" (used with a fallback), or "none".
     introspection: Literal["confirmed", "unconfirmed", "none"]
+    #: A spot test-order endpoint exists (the trade probe runs only then).
     spot_test_order: bool
+    #: A futures test-order endpoint exists (evidence for the futures right).
     futures_test_order: bool
-    #: A signed futures test order needs its own ccxt class (KuCoin: ``kucoinfutures``).
-    separate_futures_client: bool = False
 
 
 class ClientOptions(Frozen):
@@ -102,10 +101,14 @@ class _ResponseHook:
             raise
 
 
-@cache
+_HOOKED: dict[type[ccxt_async.Exchange], type[ccxt_async.Exchange]] = {}
+
+
 def hooked(cls: type[ccxt_async.Exchange]) -> type[ccxt_async.Exchange]:
     """``cls`` with :class:`_ResponseHook` in front (one subclass per ccxt class)."""
-    return type(f"Hooked{cls.__name__}", (_ResponseHook, cls), {})
+    if cls not in _HOOKED:
+        _HOOKED[cls] = type(f"Hooked{cls.__name__}", (_ResponseHook, cls), {})
+    return _HOOKED[cls]
 
 
 def override_urls(api: Any, origin: str) -> Any:

@@ -148,7 +148,6 @@ class Kucoin(Venue):
         introspection="confirmed",
         spot_test_order=True,
         futures_test_order=True,
-        separate_futures_client=True,
     )
     spot_class = ccxt_async.kucoin
     futures_class = ccxt_async.kucoinfutures

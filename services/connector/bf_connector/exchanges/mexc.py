@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 import ccxt.async_support as ccxt_async
 
@@ -118,7 +118,8 @@ def introspection(info: Mapping[str, Any]) -> Introspection | None:
 
     ``remainingValidity`` (days) is set on keys without a bound IP, which MEXC expires.
     """
-    payload = info.get("data") if isinstance(info.get("data"), Mapping) else info
+    data = info.get("data")
+    payload: Mapping[str, Any] = data if isinstance(data, Mapping) else info
     perms = _tokens(payload.get("permissions"))
     if perms is None:
         return None
@@ -177,7 +178,7 @@ class Mexc(Venue):
         futures=True, introspection="unconfirmed", spot_test_order=True, futures_test_order=False
     )
     spot_class = ccxt_async.mexc
-    ccxt_options: Mapping[str, Any] = {"recvWindow": 5000}
+    ccxt_options: ClassVar[Mapping[str, Any]] = {"recvWindow": 5000}
 
     def classify(self, raw: RawResponse, *, now: float, secrets: tuple[str, ...]) -> ProbeError:
         return classify(raw, now=now, secrets=secrets)

@@ -3,7 +3,7 @@
 Which probes run depends on the markets the connection wants:
 
 * always: ``exchange_status``, ``credentials``, ``read_balance``, ``permissions``;
-* ``trade`` (spot test order) when spot is wanted;
+* ``trade`` (spot test order) when spot is wanted and the venue has a spot test endpoint;
 * ``futures_balance`` (plus the futures test order where the venue has one, as evidence for
   the futures right) when futures is wanted and the venue has futures.
 
@@ -50,7 +50,7 @@ def plan(venue: Venue, markets: tuple[Market, ...]) -> list[tuple[ProbeName, Pro
         (ProbeName.READ_BALANCE, venue.read_balance),
         (ProbeName.PERMISSIONS, venue.permissions),
     ]
-    if "spot" in markets:
+    if "spot" in markets and venue.capabilities.spot_test_order:
         probes.append((ProbeName.TRADE, venue.trade))
     if "futures" in markets and venue.capabilities.futures:
         probes.append((ProbeName.FUTURES_BALANCE, _futures_probe(venue)))
@@ -58,10 +58,15 @@ def plan(venue: Venue, markets: tuple[Market, ...]) -> list[tuple[ProbeName, Pro
 
 
 def _futures_probe(venue: Venue) -> ProbeFn:
+    async def no_test_order(ctx: RunContext) -> bool | None:
+        return None
+
+    futures_trade = venue.futures_trade if venue.capabilities.futures_test_order else no_test_order
+
     async def probe(ctx: RunContext) -> bool | None:
         # The balance decides the probe; the test order only adds evidence for the futures right.
         balance, trade = await asyncio.gather(
-            venue.futures_balance(ctx), venue.futures_trade(ctx), return_exceptions=True
+            venue.futures_balance(ctx), futures_trade(ctx), return_exceptions=True
         )
         if isinstance(balance, BaseException):
             raise balance
