@@ -118,10 +118,10 @@ class NatsKvStore(KvStore):
             watcher = await self._kv.watch(pattern, ignore_deletes=True)
             found: list[KvEntry] = []
             try:
-                while (entry := await watcher.updates(timeout=5.0)) is not None:
+                while (entry := await watcher.updates(timeout=5.0)) is not None:  # type: ignore[no-untyped-call]
                     found.append(KvEntry(entry.key, entry.value or b"", entry.revision or 0))
             finally:
-                await watcher.stop()
+                await watcher.stop()  # type: ignore[no-untyped-call]
         except _UNAVAILABLE as e:
             raise KvUnavailable(f"key-value store unavailable: {type(e).__name__}") from None
         return found

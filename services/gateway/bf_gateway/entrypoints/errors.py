@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,13 +50,13 @@ def error_response(
     code: str,
     message: str,
     fields: list[FieldProblem] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The JSON error body with ``status``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = [{"field": p.field, "message": p.message} for p in fields]
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return JSONResponse({"error": body}, status_code=status, headers=dict(headers or {}))
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:

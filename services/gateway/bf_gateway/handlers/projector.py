@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from bf_shared.messages import TestFailed, TestPassed, TestStarted
 
@@ -19,7 +19,7 @@ from bf_gateway.domain.connections import ConnectionView
 from bf_gateway.domain.projection import on_test_finished, on_test_started
 
 Outcome = Literal["applied", "ignored", "missing"]
-TestEvent = TestStarted | TestPassed | TestFailed
+TestEvent: TypeAlias = TestStarted | TestPassed | TestFailed
 
 
 @dataclass(frozen=True)
