@@ -1,9 +1,10 @@
 """The audit trail: one immutable record per security-relevant change, in ``BF_AUDIT``.
 
 Records are published on ``bf.audit.<user_id>.<kind>`` (:func:`audit_subject`) with the
-JetStream ``Nats-Msg-Id`` set to the id of the message they were projected from, so a
-projector that handles the same event twice stores it once (within the stream's duplicate
-window; readers also drop repeated ``record_id`` values). The stream denies delete and purge.
+JetStream ``Nats-Msg-Id`` ``audit.<record_id>``, where ``record_id`` is the id of the message
+they were projected from, so a projector that handles the same event twice stores it once
+(within the stream's duplicate window; readers also drop repeated ``record_id`` values).
+The stream denies delete and purge.
 
 A record carries what a user (or a compliance reviewer) needs to understand the change —
 exchange, connection name, masked key, test verdict and error code — and never a secret.

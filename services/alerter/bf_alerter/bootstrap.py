@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
 
 from bf_shared.bus import ensure_streams, kv_bucket, make_broker
 from bf_shared.logs import configure_logging, register_secret
@@ -45,6 +46,19 @@ log = logging.getLogger("bf.alerter")
 DAY = 86400.0
 
 
+async def _connect(broker: NatsBroker) -> NatsClient:
+    """Connect, retrying while NATS is not up yet (containers start in any order)."""
+    delays = (0.5, 1.0, 2.0, 5.0)
+    attempt = 0
+    while True:
+        try:
+            return await broker.connect()
+        except Exception as e:
+            log.warning("nats connect failed (%s); retrying", type(e).__name__)
+            await asyncio.sleep(delays[min(attempt, len(delays) - 1)])
+            attempt += 1
+
+
 @dataclass
 class Alerter:
     """A running alerter; :meth:`start` and :meth:`stop` are its lifespan."""
@@ -64,7 +78,7 @@ class Alerter:
         self.ops = OpsServer(s.ops_host, s.ops_port, self.ready)
         port = await self.ops.start()
         self.broker = make_broker(s.nats_url, "alerter")
-        nc = await self.broker.connect()
+        nc = await _connect(self.broker)
         js = nc.jetstream()
         await ensure_streams(js, s.stream_replicas)
         replicas = s.stream_replicas

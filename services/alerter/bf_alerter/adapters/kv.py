@@ -115,7 +115,13 @@ class KvLedger(Ledger):
 
 
 class JetStreamAuditSink(AuditSink):
-    """Publishes records to ``BF_AUDIT``; ``Nats-Msg-Id`` = ``record_id`` de-duplicates."""
+    """Publishes records to ``BF_AUDIT``; ``Nats-Msg-Id`` = ``audit.<record_id>`` de-duplicates.
+
+    The prefix matters: the gateway also writes some events straight into ``BF_AUDIT`` (e.g.
+    ``bf.audit.connection.attested``) under the event's own id, and the stream's duplicate
+    window is per stream: with the bare id, the per-user record would be dropped as a
+    duplicate of that one.
+    """
 
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js
@@ -125,5 +131,5 @@ class JetStreamAuditSink(AuditSink):
             audit_subject(record.user_id, record.kind),
             record.model_dump_json().encode(),
             stream=AUDIT_STREAM,
-            headers={"Nats-Msg-Id": record.record_id, "Content-Type": "application/json"},
+            headers={"Nats-Msg-Id": f"audit.{record.record_id}", "Content-Type": "application/json"},
         )
