@@ -30,9 +30,6 @@ STRATEGY_DISABLED = "bf.evt.strategy.disabled"
 STRATEGY_PAUSED = "bf.evt.strategy.paused"
 STRATEGY_RESUMED = "bf.evt.strategy.resumed"
 
-# Audit trail (immutable, kept 400 days): what a user confirmed, e.g. withdrawal disabled.
-AUDIT_CONNECTION_ATTESTED = "bf.audit.connection.attested"
-
 # Commands (one handler each).
 TEST_REQUESTED = "bf.cmd.test.requested"
 

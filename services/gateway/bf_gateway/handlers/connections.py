@@ -11,8 +11,8 @@ Order of effects, chosen so that a failure leaves nothing half-stored and a retr
 * rotate: Vault write (new version) -> view -> fingerprint entries -> events. A Vault version
   cannot be taken back, so later failures answer 503 and a retry writes one more version.
 * test and attest: the events go out first, then the view: a view never says "testing" or
-  "attested" for a command that was not sent (attestations are also written to the audit
-  stream).
+  "attested" for a command that was not sent (the alerter turns ``ConnectionAttested`` into
+  the user's immutable audit record).
 * delete: Vault destroy -> ``ConnectionDeleted`` -> fingerprint entry -> view. The view goes
   last so that a failed delete can be retried by the user.
 """
@@ -307,13 +307,12 @@ async def request_test(connection_id: str, user_id: str, deps: ConnectionDeps) -
 
 
 async def attest_withdraw_disabled(connection_id: str, user_id: str, deps: ConnectionDeps) -> ConnectionView:
-    """Record the user's confirmation that the key cannot withdraw, audit it, and re-test."""
+    """Record the user's confirmation that the key cannot withdraw (audited from the event), re-test."""
     current = await _owned(deps, user_id, connection_id)
     test_id, now = deps.new_id(), deps.clock()
     confirmed = attested(current, user_id, test_id, now)
     event = ConnectionAttested(connection_id=connection_id, user_id=user_id, occurred_at=now)
     with _unavailable("the confirmation was not recorded"):
-        await deps.publisher.publish(subjects.AUDIT_CONNECTION_ATTESTED, event)
         await deps.publisher.publish(subjects.CONNECTION_ATTESTED, event)
         await deps.publisher.publish(subjects.TEST_REQUESTED, _test_requested(confirmed, test_id, TestReason.ATTESTED))
         view = await deps.views.mutate(user_id, connection_id, lambda v: attested(v, user_id, test_id, now))
