@@ -14,7 +14,6 @@ import signal
 from collections.abc import Sequence
 
 from bf_shared.logs import configure_logging, register_secret
-
 from bf_sim.app import SimServer
 from bf_sim.config import SimConfig, demo_config, load_config
 
@@ -22,13 +21,19 @@ from bf_sim.config import SimConfig, demo_config, load_config
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options, with the environment as defaults."""
     env = os.environ
-    p = argparse.ArgumentParser(prog="python -m bf_sim", description="MEXC and KuCoin exchange simulator (dev/test only)")
+    p = argparse.ArgumentParser(
+        prog="python -m bf_sim", description="MEXC and KuCoin exchange simulator (dev/test only)"
+    )
     p.add_argument("--host", default=env.get("BACKFUTURE_SIM_HOST", "127.0.0.1"))
     p.add_argument("--mexc-port", type=int, default=int(env.get("BACKFUTURE_SIM_MEXC_PORT", "9101")))
     p.add_argument("--kucoin-port", type=int, default=int(env.get("BACKFUTURE_SIM_KUCOIN_PORT", "9102")))
-    p.add_argument("--config", default=env.get("BACKFUTURE_SIM_CONFIG"), help="JSON keys/conditions file (default: demo keys)")
+    p.add_argument(
+        "--config", default=env.get("BACKFUTURE_SIM_CONFIG"), help="JSON keys/conditions file (default: demo keys)"
+    )
     p.add_argument("--seed", type=int, default=None, help="price-path seed (overrides the config)")
-    p.add_argument("--tick-seconds", type=float, default=5.0, help="advance prices every N seconds (0: only via the admin API)")
+    p.add_argument(
+        "--tick-seconds", type=float, default=5.0, help="advance prices every N seconds (0: only via the admin API)"
+    )
     p.add_argument("--log-level", default=env.get("BACKFUTURE_LOG_LEVEL", "INFO"))
     return p.parse_args(argv)
 

@@ -332,7 +332,13 @@ async def advance(request: web.Request) -> web.StreamResponse:
             raise ValueError("the server runs on the system clock; only a manual clock can be advanced")
         clock_advance(ms)
     filled = state.advance(steps)
-    return _json({"step": state.prices.step_count, "filled": filled, "prices": {c: str(p) for c, p in state.prices.all().items()}})
+    return _json(
+        {
+            "step": state.prices.step_count,
+            "filled": filled,
+            "prices": {c: str(p) for c, p in state.prices.all().items()},
+        }
+    )
 
 
 def order_summary(order: Order, state: ExchangeState) -> dict[str, Any]:
@@ -369,7 +375,9 @@ async def get_orders(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     q = request.query
     account_id = None
-    wanted_key = q.get("api_key") or next((k.api_key for k in state.keys.values() if q.get("label") and k.label == q.get("label")), None)
+    wanted_key = q.get("api_key") or next(
+        (k.api_key for k in state.keys.values() if q.get("label") and k.label == q.get("label")), None
+    )
     if wanted_key:
         key = state.find_key(wanted_key)
         if key is None:

@@ -9,7 +9,9 @@ from bf_sim.markets import bid_ask
 DEPTH_LEVELS = 5
 
 
-def depth(price: Decimal, tick: Decimal, base_size: Decimal, levels: int = DEPTH_LEVELS) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+def depth(
+    price: Decimal, tick: Decimal, base_size: Decimal, levels: int = DEPTH_LEVELS
+) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
     """(bids, asks): ``levels`` price levels one tick apart, best first, growing sizes."""
     bid, ask = bid_ask(price, tick)
     bids = [(bid - tick * i, base_size * (i + 1)) for i in range(levels) if bid - tick * i > 0]

@@ -118,7 +118,10 @@ def mexc_contract_error(code: int, *, status: int = 200, headers: Mapping[str, s
 # https://www.kucoin.com/docs-new/error-code ; statuses as observed in client issue reports
 # (400001 -> 400; 400002..400005 -> 401; 400006/400007 -> 403; 429000 -> 429).
 KUCOIN_ERRORS: dict[str, tuple[int, str]] = {
-    "400001": (400, "Please check the header of your request for KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP, KC-API-PASSPHRASE"),
+    "400001": (
+        400,
+        "Please check the header of your request for KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP, KC-API-PASSPHRASE",
+    ),
     "400002": (401, "Invalid KC-API-TIMESTAMP"),
     "400003": (401, "KC-API-KEY not exists"),
     "400004": (401, "Invalid KC-API-PASSPHRASE"),
@@ -150,5 +153,9 @@ def gateway_error(status: int) -> SimError:
     reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}.get(
         status, "Server Error"
     )
-    html = f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n"
+    title = f"{status} {reason}"
+    html = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
     return SimError(status, html, code=str(status))

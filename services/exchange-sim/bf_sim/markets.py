@@ -151,7 +151,7 @@ def mexc_exchange_info_symbols() -> list[dict[str, object]]:
 
 def mexc_capital_config() -> list[dict[str, object]]:
     """``GET /api/v3/capital/config/getall``: one network per coin, plus USDT."""
-    out = []
+    out: list[dict[str, object]] = []
     for code, name in [(a.code, a.name) for a in ASSETS] + [(QUOTE, "Tether")]:
         out.append(
             {
@@ -226,7 +226,7 @@ def mexc_contract_details() -> list[dict[str, object]]:
 
 def kucoin_currencies() -> list[dict[str, object]]:
     """``GET /api/v3/currencies`` (https://www.kucoin.com/docs-new/rest/spot-trading/market-data/get-all-currencies)."""
-    out = []
+    out: list[dict[str, object]] = []
     for code, name, decimals in [(a.code, a.name, 8) for a in ASSETS] + [(QUOTE, "Tether", 8)]:
         out.append(
             {

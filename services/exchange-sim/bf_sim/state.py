@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from bf_shared.masking import mask_api_key
-
 from bf_sim.clock import Clock
 from bf_sim.config import Conditions, ExchangeConfig, KeyConfig
 from bf_sim.engine.prices import PricePaths
@@ -41,9 +40,8 @@ class Account:
 
     def free(self, wallet: Literal["spot", "futures"], currency: str) -> Decimal:
         """Total minus locked."""
-        total = getattr(self, wallet).get(currency, Decimal(0))
-        locked = getattr(self, f"{wallet}_locked").get(currency, Decimal(0))
-        return total - locked
+        totals, locks = (self.spot, self.spot_locked) if wallet == "spot" else (self.futures, self.futures_locked)
+        return totals.get(currency, Decimal(0)) - locks.get(currency, Decimal(0))
 
 
 @dataclass

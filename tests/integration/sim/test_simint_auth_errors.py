@@ -45,7 +45,9 @@ async def test_kucoin_wrong_secret_wrong_passphrase_unknown_key(client: Any, cod
         await client("kucoin", "kucoin-trade-ip", password="demo-not-the-passphrase").private_get_accounts()
     assert code_of(passphrase.value) == "400004"
     with pytest.raises(ccxt.AuthenticationError) as unknown:
-        await client("kucoinfutures", "kucoin-trade-ip", api_key="demoffffffffffffffffffff").futuresprivate_get_account_overview()
+        await client(
+            "kucoinfutures", "kucoin-trade-ip", api_key="demoffffffffffffffffffff"
+        ).futuresprivate_get_account_overview()
     assert code_of(unknown.value) == "400003"
     with pytest.raises(ccxt.AuthenticationError) as secret:
         await client("kucoin", "kucoin-trade-ip", secret="demo-0000-0000-0000-000000000000").private_get_accounts()
@@ -88,7 +90,9 @@ async def test_missing_permissions(client: Any, code_of: Any) -> None:
     assert code_of(kc_futures.value) == "400007"
 
 
-async def test_mexc_currency_config_needs_withdraw_read_as_documented(client: Any, admin: Any, demo_key: Any, code_of: Any) -> None:
+async def test_mexc_currency_config_needs_withdraw_read_as_documented(
+    client: Any, admin: Any, demo_key: Any, code_of: Any
+) -> None:
     key = demo_key("mexc-trade-noip")
     perms = [p for p in key.permissions if p != "SPOT_WITHDRAW_READ"]
     await admin("mexc").call("PATCH", f"/__sim/keys/{key.api_key}", {"permissions": perms})
@@ -99,7 +103,9 @@ async def test_mexc_currency_config_needs_withdraw_read_as_documented(client: An
     await client("mexc", "mexc-trade-noip").load_markets()
 
 
-async def test_revoked_key_becomes_unknown_and_a_created_key_works(client: Any, admin: Any, demo_key: Any, code_of: Any) -> None:
+async def test_revoked_key_becomes_unknown_and_a_created_key_works(
+    client: Any, admin: Any, demo_key: Any, code_of: Any
+) -> None:
     key = demo_key("kucoin-trade-ip")
     kc = admin("kucoin")
     assert (await kc.call("DELETE", f"/__sim/keys/{key.api_key}"))[0] == 204
@@ -109,11 +115,22 @@ async def test_revoked_key_becomes_unknown_and_a_created_key_works(client: Any, 
     status, body = await kc.call(
         "POST",
         "/__sim/keys",
-        {"api_key": "demo0000000000000000beef", "secret": "demo-new-secret", "passphrase": "demo-new-pass",
-         "permissions": ["General"], "balances": {"spot": {"USDT": "7"}}},
+        {
+            "api_key": "demo0000000000000000beef",
+            "secret": "demo-new-secret",
+            "passphrase": "demo-new-pass",
+            "permissions": ["General"],
+            "balances": {"spot": {"USDT": "7"}},
+        },
     )
     assert status == 201 and "demo-new-secret" not in str(body) and "demo-new-pass" not in str(body)
-    fresh = client("kucoin", "kucoin-trade-ip", api_key="demo0000000000000000beef", secret="demo-new-secret", password="demo-new-pass")
+    fresh = client(
+        "kucoin",
+        "kucoin-trade-ip",
+        api_key="demo0000000000000000beef",
+        secret="demo-new-secret",
+        password="demo-new-pass",
+    )
     accounts = (await fresh.private_get_accounts({"type": "trade"}))["data"]
     assert accounts[0]["balance"] == "7"
     assert (await kc.call("POST", "/__sim/reset"))[0] == 200

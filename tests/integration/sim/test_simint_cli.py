@@ -42,8 +42,16 @@ async def test_cli_serves_both_exchanges_with_env_fallbacks(tmp_path: Path) -> N
         "BACKFUTURE_SIM_CONFIG": str(config_file),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bf_sim", "--tick-seconds", "0", "--seed", "3",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        sys.executable,
+        "-m",
+        "bf_sim",
+        "--tick-seconds",
+        "0",
+        "--seed",
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     try:
         origins = await _read_origins(proc)

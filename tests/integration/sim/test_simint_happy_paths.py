@@ -72,7 +72,9 @@ async def test_mexc_api_key_info_and_account_flags(client: Any) -> None:
     assert account["canTrade"] is True and "balances" in account
 
 
-async def test_mexc_api_key_info_can_be_switched_off_like_an_unknown_path(client: Any, admin: Any, code_of: Any) -> None:
+async def test_mexc_api_key_info_can_be_switched_off_like_an_unknown_path(
+    client: Any, admin: Any, code_of: Any
+) -> None:
     import ccxt
 
     await admin("mexc").call("PATCH", "/__sim/settings", {"api_key_info_supported": False})

@@ -8,7 +8,9 @@ import ccxt
 import pytest
 
 
-async def test_mexc_spot_limit_order_fills_when_the_scripted_price_reaches_it(client: Any, admin: Any, demo_key: Any) -> None:
+async def test_mexc_spot_limit_order_fills_when_the_scripted_price_reaches_it(
+    client: Any, admin: Any, demo_key: Any
+) -> None:
     mexc = admin("mexc")
     key = demo_key("mexc-trade-ip")
     ex = client("mexc", "mexc-trade-ip")
@@ -25,7 +27,9 @@ async def test_mexc_spot_limit_order_fills_when_the_scripted_price_reaches_it(cl
     _, body = await mexc.call("POST", "/__sim/advance", {"steps": 1})
     assert body["filled"] == 1 and body["prices"]["BTC"] == "59000"
     fetched = await ex.fetch_order(order["id"], "BTC/USDT")
-    assert fetched["status"] == "closed" and fetched["filled"] == 0.01 and fetched["clientOrderId"] == "strategy-1-leg-1"
+    assert (
+        fetched["status"] == "closed" and fetched["filled"] == 0.01 and fetched["clientOrderId"] == "strategy-1-leg-1"
+    )
     after = await ex.fetch_balance()
     assert after["BTC"]["total"] == pytest.approx(0.26)
     assert after["USDT"]["total"] == pytest.approx(10000 - 600)  # maker fee on MEXC spot is 0

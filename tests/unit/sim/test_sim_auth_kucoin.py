@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 from urllib.parse import urlsplit
 
 import ccxt
@@ -46,7 +47,7 @@ def signed_by_ccxt(
 ) -> RawRequest:
     cls = ccxt.kucoinfutures if futures else ccxt.kucoin
     ex = cls({"apiKey": KEY, "secret": secret, "password": password})
-    ex.nonce = lambda: NOW  # type: ignore[method-assign]
+    ex.nonce = lambda: NOW
     signed = ex.sign(path, [api], method, dict(params))
     parts = urlsplit(signed["url"])
     target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -108,7 +109,7 @@ def test_timestamp_window_is_5s(skew_ms: int, accepted: bool) -> None:
         ({"password": "demo-wrong-passphrase"}, ("400004", 401)),
     ],
 )
-def test_wrong_secret_or_passphrase(change: dict[str, str], expected: tuple[str, int]) -> None:
+def test_wrong_secret_or_passphrase(change: dict[str, Any], expected: tuple[str, int]) -> None:
     state, _ = make_state()
     raw = signed_by_ccxt("accounts", "private", "GET", {}, **change)
     with pytest.raises(SimError) as exc:
@@ -131,7 +132,9 @@ def test_unknown_key_missing_headers_and_ip() -> None:
     with pytest.raises(SimError) as exc:
         verify(raw, state)
     assert (code(exc.value), exc.value.status) == ("400006", 403)
-    unknown = RawRequest("GET", raw.target, "", dict(raw.headers) | {"KC-API-KEY": "demoffffffffffffffffffff"}, "127.0.0.1")
+    unknown = RawRequest(
+        "GET", raw.target, "", dict(raw.headers) | {"KC-API-KEY": "demoffffffffffffffffffff"}, "127.0.0.1"
+    )
     with pytest.raises(SimError) as exc:
         verify(unknown, state)
     assert code(exc.value) == "400003"

@@ -34,7 +34,7 @@ def signed_by_ccxt(
 ) -> RawRequest:
     """What unmodified ccxt would send at NOW (its nonce pinned), as the server receives it."""
     ex = ccxt.mexc({"apiKey": KEY, "secret": secret, "options": {"recvWindow": recv_window}})
-    ex.nonce = lambda: NOW  # type: ignore[method-assign]
+    ex.nonce = lambda: NOW
     signed = ex.sign(path, api, method, dict(params))
     parts = urlsplit(signed["url"])
     target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -109,7 +109,7 @@ def test_spot_expired_key_is_refused() -> None:
     verify_spot(raw_now, state)
     clock.advance(86_400_000)
     ex = ccxt.mexc({"apiKey": KEY, "secret": SECRET})
-    ex.nonce = lambda: clock.now_ms()  # type: ignore[method-assign]
+    ex.nonce = lambda: clock.now_ms()
     signed = ex.sign("account", ["spot", "private"], "GET", {})
     parts = urlsplit(signed["url"])
     later = RawRequest("GET", f"{parts.path}?{parts.query}", "", signed["headers"], "127.0.0.1")
@@ -161,7 +161,9 @@ def test_contract_window_is_10s(skew_ms: int, accepted: bool) -> None:
 
 def test_contract_errors_are_http_200_with_success_false() -> None:
     state, _ = make_state(ip_whitelist=["192.0.2.1"])
-    bad_sig = signed_by_ccxt("account/assets", ["contract", "private"], "GET", {}, secret="demoWRONGWRONGWRONGWRONGWRONG00")
+    bad_sig = signed_by_ccxt(
+        "account/assets", ["contract", "private"], "GET", {}, secret="demoWRONGWRONGWRONGWRONGWRONG00"
+    )
     with pytest.raises(SimError) as exc:
         verify_contract(bad_sig, state)
     assert exc.value.status == 200

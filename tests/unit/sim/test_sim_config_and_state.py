@@ -21,7 +21,11 @@ def test_demo_keys_are_obviously_demo_and_never_look_like_vault_tokens() -> None
     config = demo_config()
     for exchange in (config.mexc, config.kucoin):
         for key in exchange.keys:
-            for value in (key.api_key, key.secret.get_secret_value(), *( [key.passphrase.get_secret_value()] if key.passphrase else [])):
+            for value in (
+                key.api_key,
+                key.secret.get_secret_value(),
+                *([key.passphrase.get_secret_value()] if key.passphrase else []),
+            ):
                 assert value.startswith("demo")
                 assert not value.startswith(("hvs.", "s.", "hvb.", "b."))
     assert all(k.passphrase is not None for k in config.kucoin.keys)
@@ -65,7 +69,9 @@ def make_state(*keys: KeyConfig) -> tuple[ExchangeState, ManualClock]:
 
 
 def test_ip_whitelist_takes_addresses_and_networks() -> None:
-    state, _ = make_state(KeyConfig.model_validate({"api_key": "demoK", "secret": "demoS", "ip_whitelist": ["10.1.0.0/16", "::1"]}))
+    state, _ = make_state(
+        KeyConfig.model_validate({"api_key": "demoK", "secret": "demoS", "ip_whitelist": ["10.1.0.0/16", "::1"]})
+    )
     key = state.keys["demoK"]
     assert key.ip_allowed("10.1.2.3") and key.ip_allowed("::1")
     assert not key.ip_allowed("127.0.0.1") and not key.ip_allowed("not-an-ip")
@@ -83,7 +89,9 @@ def test_remaining_validity_counts_down_in_whole_days() -> None:
 
 
 def test_keys_of_one_account_share_balances_and_reset_restores_them() -> None:
-    a = KeyConfig.model_validate({"api_key": "demoA", "secret": "demoS", "account": "acc", "balances": {"spot": {"USDT": "10"}}})
+    a = KeyConfig.model_validate(
+        {"api_key": "demoA", "secret": "demoS", "account": "acc", "balances": {"spot": {"USDT": "10"}}}
+    )
     b = KeyConfig.model_validate({"api_key": "demoB", "secret": "demoS", "account": "acc"})
     state, _ = make_state(a, b)
     assert state.keys["demoA"].account is state.keys["demoB"].account
@@ -96,7 +104,10 @@ def test_keys_of_one_account_share_balances_and_reset_restores_them() -> None:
 def test_override_urls_keeps_path_suffixes_and_replaces_only_the_origin() -> None:
     mexc = ccxt.mexc()
     override_urls(mexc, ORIGIN)
-    assert mexc.urls["api"]["contract"] == {"public": f"{ORIGIN}/api/v1/contract", "private": f"{ORIGIN}/api/v1/private"}
+    assert mexc.urls["api"]["contract"] == {
+        "public": f"{ORIGIN}/api/v1/contract",
+        "private": f"{ORIGIN}/api/v1/private",
+    }
     assert mexc.urls["api"]["spot"]["private"] == ORIGIN
     assert mexc.urls["api"]["broker"]["private"] == f"{ORIGIN}/api/v3/broker"
     kucoin = ccxt.kucoinfutures()

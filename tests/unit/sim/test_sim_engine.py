@@ -99,7 +99,14 @@ def test_market_buy_by_funds_rounds_the_quantity_down() -> None:
 
 
 def futures(side: str, qty: str, **kw: object) -> OrderRequest:
-    fields: dict[str, object] = {"kind": "futures", "asset": BTC, "side": side, "type": "market", "qty": D(qty), "leverage": 10} | kw
+    fields: dict[str, object] = {
+        "kind": "futures",
+        "asset": BTC,
+        "side": side,
+        "type": "market",
+        "qty": D(qty),
+        "leverage": 10,
+    } | kw
     return OrderRequest(**fields)  # type: ignore[arg-type]
 
 

@@ -115,7 +115,9 @@ def verify_contract(req: RawRequest, state: ExchangeState) -> KeyState:
         raise mexc_contract_error(513) from None
     if abs(now - sent) > CONTRACT_WINDOW_MS:
         raise mexc_contract_error(513)
-    expected = contract_signature(key.secret, key.api_key, request_time, contract_param_string(req.method, req.raw_query, req.body))
+    expected = contract_signature(
+        key.secret, key.api_key, request_time, contract_param_string(req.method, req.raw_query, req.body)
+    )
     if not hmac.compare_digest(expected, signature):
         raise mexc_contract_error(602)
     if not key.ip_allowed(req.remote_ip):

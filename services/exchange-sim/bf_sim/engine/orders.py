@@ -236,7 +236,9 @@ class Engine:
             if o.account_id == account.account_id and o.kind == kind and (asset is None or o.asset is asset)
         ]
 
-    def find(self, account: Account, kind: Kind | None, *, order_id: str | None = None, client_id: str | None = None) -> Order | None:
+    def find(
+        self, account: Account, kind: Kind | None, *, order_id: str | None = None, client_id: str | None = None
+    ) -> Order | None:
         """An order of the account by id or client id."""
         for o in self.orders.values():
             if o.account_id != account.account_id or (kind is not None and o.kind != kind):
@@ -441,7 +443,14 @@ class Engine:
         position = self.positions.get(key)
         if position is None or position.qty == 0:
             self.positions[key] = Position(
-                account.account_id, asset, delta, price, order.leverage, order.request.margin_mode, now, now,
+                account.account_id,
+                asset,
+                delta,
+                price,
+                order.leverage,
+                order.request.margin_mode,
+                now,
+                now,
                 position_id=self.next_id(),
             )
             return ZERO
@@ -490,7 +499,11 @@ class Engine:
                 if account is None:
                     continue
                 self._unlock(account, order)
-                if order.kind == "futures" and order.request.reduce_only and self.position(account, order.asset) is None:
+                if (
+                    order.kind == "futures"
+                    and order.request.reduce_only
+                    and self.position(account, order.asset) is None
+                ):
                     order.status, order.canceled = "canceled", True
                     continue
                 self._execute(account, order, limit, maker=True)

@@ -135,12 +135,7 @@ def endpoints() -> list[Endpoint]:
         Endpoint("DELETE", "/api/v1/orders/{orderId}", order_delete, v, private=True, pool="futures"),
     ]
     return (
-        spot.endpoints()
-        + spot_trading.endpoints()
-        + futures.endpoints()
-        + futures_trading.endpoints()
-        + shared
-        + by_id
+        spot.endpoints() + spot_trading.endpoints() + futures.endpoints() + futures_trading.endpoints() + shared + by_id
     )
 
 

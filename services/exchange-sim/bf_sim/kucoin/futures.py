@@ -39,8 +39,14 @@ async def account_overview(ctx: Ctx) -> dict[str, Any]:
         s = ctx.state.engine.futures_summary(account)
     else:
         cash = account.futures.get(currency, Decimal(0))
-        s = {"cash": cash, "order_margin": Decimal(0), "position_margin": Decimal(0),
-             "unrealised": Decimal(0), "equity": cash, "available": cash}
+        s = {
+            "cash": cash,
+            "order_margin": Decimal(0),
+            "position_margin": Decimal(0),
+            "unrealised": Decimal(0),
+            "equity": cash,
+            "available": cash,
+        }
     return {
         "accountEquity": float(s["equity"]),
         "unrealisedPNL": float(s["unrealised"]),
@@ -119,6 +125,13 @@ def endpoints() -> list[Endpoint]:
     return [
         Endpoint("GET", "/api/v1/contracts/active", contracts_active, v, weight=3),
         Endpoint(
-            "GET", "/api/v1/account-overview", account_overview, v, private=True, permission=read_permission, pool="futures", weight=5
+            "GET",
+            "/api/v1/account-overview",
+            account_overview,
+            v,
+            private=True,
+            permission=read_permission,
+            pool="futures",
+            weight=5,
         ),
     ]

@@ -137,7 +137,13 @@ def page(items: list[Any], ctx: Ctx) -> dict[str, Any]:
     size = int(ctx.param("pageSize") or 50)
     current = int(ctx.param("currentPage") or 1)
     chunk = items[(current - 1) * size : current * size]
-    return {"currentPage": current, "pageSize": size, "totalNum": len(items), "totalPage": -(-len(items) // size), "items": chunk}
+    return {
+        "currentPage": current,
+        "pageSize": size,
+        "totalNum": len(items),
+        "totalPage": -(-len(items) // size),
+        "items": chunk,
+    }
 
 
 def list_orders(ctx: Ctx) -> dict[str, Any]:
@@ -273,7 +279,10 @@ async def change_cross_leverage(ctx: Ctx) -> bool:
 async def get_cross_leverage(ctx: Ctx) -> dict[str, Any]:
     """``GET /api/v2/getCrossUserLeverage?symbol=``."""
     asset = asset_of(ctx.required("symbol"))
-    return {"symbol": markets.kucoin_futures_id(asset), "leverage": str(ctx.state.engine.leverage_of(ctx.account, asset))}
+    return {
+        "symbol": markets.kucoin_futures_id(asset),
+        "leverage": str(ctx.state.engine.leverage_of(ctx.account, asset)),
+    }
 
 
 def _ticker(ctx: Ctx, asset: markets.Asset) -> dict[str, Any]:
@@ -323,12 +332,34 @@ def endpoints() -> list[Endpoint]:
     v = VENUE
     read = read_permission
     return [
-        Endpoint("DELETE", "/api/v1/orders/client-order/{clientOid}", cancel_by_client, v, private=True, pool="futures"),
-        Endpoint("GET", "/api/v1/orders/byClientOid", by_client_oid, v, private=True, permission=read, pool="futures", weight=5),
+        Endpoint(
+            "DELETE", "/api/v1/orders/client-order/{clientOid}", cancel_by_client, v, private=True, pool="futures"
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/orders/byClientOid",
+            by_client_oid,
+            v,
+            private=True,
+            permission=read,
+            pool="futures",
+            weight=5,
+        ),
         Endpoint("GET", "/api/v1/positions", positions, v, private=True, permission=read, pool="futures", weight=2),
         Endpoint("GET", "/api/v1/position", position, v, private=True, permission=read, pool="futures", weight=2),
-        Endpoint("POST", "/api/v2/changeCrossUserLeverage", change_cross_leverage, v, private=True, pool="futures", weight=2),
-        Endpoint("GET", "/api/v2/getCrossUserLeverage", get_cross_leverage, v, private=True, permission=read, pool="futures", weight=2),
+        Endpoint(
+            "POST", "/api/v2/changeCrossUserLeverage", change_cross_leverage, v, private=True, pool="futures", weight=2
+        ),
+        Endpoint(
+            "GET",
+            "/api/v2/getCrossUserLeverage",
+            get_cross_leverage,
+            v,
+            private=True,
+            permission=read,
+            pool="futures",
+            weight=2,
+        ),
         Endpoint("GET", "/api/v1/ticker", ticker, v, weight=2),
         Endpoint("GET", "/api/v1/allTickers", all_tickers, v, weight=5),
         Endpoint("GET", "/api/v1/level2/snapshot", depth, v, weight=3),

@@ -216,7 +216,9 @@ async def market_stats(ctx: Ctx) -> dict[str, Any]:
     asset = asset_of(ctx)
     assert asset is not None
     row = ticker_row(ctx, asset)
-    return {"time": ctx.now_ms} | {k: v for k, v in row.items() if k not in ("symbolName", "bestBidSize", "bestAskSize")}
+    return {"time": ctx.now_ms} | {
+        k: v for k, v in row.items() if k not in ("symbolName", "bestBidSize", "bestAskSize")
+    }
 
 
 async def level1(ctx: Ctx) -> dict[str, Any]:
@@ -226,8 +228,16 @@ async def level1(ctx: Ctx) -> dict[str, Any]:
     price = ctx.state.prices.price(asset.code)
     bid, ask = markets.bid_ask(price, markets.spot_tick(asset))
     size = fmt(books.book_size(price))
-    return {"time": ctx.now_ms, "sequence": str(ctx.state.prices.step_count + 1), "price": fmt(price), "size": "1",
-            "bestBid": fmt(bid), "bestBidSize": size, "bestAsk": fmt(ask), "bestAskSize": size}
+    return {
+        "time": ctx.now_ms,
+        "sequence": str(ctx.state.prices.step_count + 1),
+        "price": fmt(price),
+        "size": "1",
+        "bestBid": fmt(bid),
+        "bestBidSize": size,
+        "bestAsk": fmt(ask),
+        "bestAskSize": size,
+    }
 
 
 async def level2(ctx: Ctx) -> dict[str, Any]:
@@ -253,7 +263,16 @@ def endpoints() -> list[Endpoint]:
         Endpoint("DELETE", hf, hf_cancel_all, v, private=True, pool="spot", weight=2),
         Endpoint("GET", f"{hf}/active", hf_active, v, private=True, permission="General", pool="spot", weight=2),
         Endpoint("GET", f"{hf}/done", hf_done, v, private=True, permission="General", pool="spot", weight=2),
-        Endpoint("GET", f"{hf}/client-order/{{clientOid}}", hf_detail_by_client, v, private=True, permission="General", pool="spot", weight=2),
+        Endpoint(
+            "GET",
+            f"{hf}/client-order/{{clientOid}}",
+            hf_detail_by_client,
+            v,
+            private=True,
+            permission="General",
+            pool="spot",
+            weight=2,
+        ),
         Endpoint("DELETE", f"{hf}/client-order/{{clientOid}}", hf_cancel_by_client, v, private=True, pool="spot"),
         Endpoint("GET", f"{hf}/{{orderId}}", hf_detail, v, private=True, permission="General", pool="spot", weight=2),
         Endpoint("DELETE", f"{hf}/{{orderId}}", hf_cancel, v, private=True, pool="spot"),
@@ -262,5 +281,14 @@ def endpoints() -> list[Endpoint]:
         Endpoint("GET", "/api/v1/market/orderbook/level1", level1, v, weight=2),
         Endpoint("GET", "/api/v1/market/orderbook/level2_20", level2, v, weight=2),
         Endpoint("GET", "/api/v1/market/orderbook/level2_100", level2, v, weight=4),
-        Endpoint("GET", "/api/v3/market/orderbook/level2", level2, v, private=True, permission="General", pool="spot", weight=3),
+        Endpoint(
+            "GET",
+            "/api/v3/market/orderbook/level2",
+            level2,
+            v,
+            private=True,
+            permission="General",
+            pool="spot",
+            weight=3,
+        ),
     ]

@@ -95,8 +95,14 @@ def _asset_row(ctx: Ctx, currency: str) -> dict[str, Any]:
         summary = ctx.state.engine.futures_summary(account)
     else:
         cash = account.futures.get(currency, Decimal(0))
-        summary = {"cash": cash, "order_margin": Decimal(0), "position_margin": Decimal(0),
-                   "unrealised": Decimal(0), "equity": cash, "available": cash}
+        summary = {
+            "cash": cash,
+            "order_margin": Decimal(0),
+            "position_margin": Decimal(0),
+            "unrealised": Decimal(0),
+            "equity": cash,
+            "available": cash,
+        }
     return {
         "currency": currency,
         "positionMargin": float(summary["position_margin"]),
@@ -128,8 +134,15 @@ def endpoints() -> list[Endpoint]:
     return [
         Endpoint("GET", "/api/v1/contract/ping", ping, v),
         Endpoint("GET", "/api/v1/contract/detail", detail, v),
-        Endpoint("GET", "/api/v1/private/account/assets", account_assets, v, private=True, permission="CONTRACT_ACCOUNT_READ"),
         Endpoint(
-            "GET", "/api/v1/private/account/asset/{currency}", account_asset, v, private=True, permission="CONTRACT_ACCOUNT_READ"
+            "GET", "/api/v1/private/account/assets", account_assets, v, private=True, permission="CONTRACT_ACCOUNT_READ"
+        ),
+        Endpoint(
+            "GET",
+            "/api/v1/private/account/asset/{currency}",
+            account_asset,
+            v,
+            private=True,
+            permission="CONTRACT_ACCOUNT_READ",
         ),
     ]

@@ -18,7 +18,14 @@ from bf_sim.mexc.contract import VENUE
 from bf_sim.routing import Ctx, Endpoint
 
 _SIDES = {1: ("buy", False), 2: ("buy", True), 3: ("sell", False), 4: ("sell", True)}
-_TYPES = {1: ("limit", "GTC"), 2: ("limit", "POST_ONLY"), 3: ("limit", "IOC"), 4: ("limit", "FOK"), 5: ("market", "GTC"), 6: ("market", "GTC")}
+_TYPES = {
+    1: ("limit", "GTC"),
+    2: ("limit", "POST_ONLY"),
+    3: ("limit", "IOC"),
+    4: ("limit", "FOK"),
+    5: ("market", "GTC"),
+    6: ("market", "GTC"),
+}
 _STATE = {"open": 2, "filled": 3, "canceled": 4}
 
 
@@ -302,8 +309,17 @@ async def get_leverage(ctx: Ctx) -> list[dict[str, Any]]:
     asset = _asset(ctx.required("symbol"))
     leverage = ctx.state.engine.leverage_of(ctx.account, asset)
     return [
-        {"level": 1, "maxVol": 1000000, "mmr": 0.004, "imr": round(1 / leverage, 4), "positionType": t,
-         "openType": 2, "leverage": leverage, "limitBySys": False, "currentMmr": 0.004}
+        {
+            "level": 1,
+            "maxVol": 1000000,
+            "mmr": 0.004,
+            "imr": round(1 / leverage, 4),
+            "positionType": t,
+            "openType": 2,
+            "leverage": leverage,
+            "limitBySys": False,
+            "currentMmr": 0.004,
+        }
         for t in (1, 2)
     ]
 
@@ -371,7 +387,9 @@ def endpoints() -> list[Endpoint]:
         Endpoint("GET", f"{p}/order/list/open_orders/{{symbol}}", open_orders, v, private=True, permission=read),
         Endpoint("GET", f"{p}/order/list/history_orders", history_orders, v, private=True, permission=read),
         Endpoint("GET", f"{p}/order/get/{{order_id}}", get_order, v, private=True, permission=read),
-        Endpoint("GET", f"{p}/order/external/{{symbol}}/{{external_oid}}", get_external, v, private=True, permission=read),
+        Endpoint(
+            "GET", f"{p}/order/external/{{symbol}}/{{external_oid}}", get_external, v, private=True, permission=read
+        ),
         Endpoint("GET", f"{p}/order/list/order_deals", order_deals, v, private=True, permission=read),
         Endpoint("GET", f"{p}/position/open_positions", open_positions, v, private=True, permission=read),
         Endpoint("GET", f"{p}/position/leverage", get_leverage, v, private=True, permission=read),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from bf_sim import books, markets
@@ -77,8 +76,12 @@ def _find(ctx: Ctx) -> Order:
     asset = _asset(ctx)
     order_id, client_id = ctx.param("orderId"), ctx.param("origClientOrderId")
     if not order_id and not client_id:
-        raise mexc_spot_error(700004, msg="Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-    order = ctx.state.engine.find(ctx.account, "spot", order_id=order_id or None, client_id=None if order_id else client_id)
+        raise mexc_spot_error(
+            700004, msg="Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+        )
+    order = ctx.state.engine.find(
+        ctx.account, "spot", order_id=order_id or None, client_id=None if order_id else client_id
+    )
     if order is None or order.asset is not asset:
         raise mexc_spot_error(-2011)
     return order
@@ -209,7 +212,10 @@ async def ticker_24hr(ctx: Ctx) -> Any:
 async def ticker_price(ctx: Ctx) -> Any:
     """``GET /api/v3/ticker/price``."""
     asset = _asset(ctx, required=False)
-    rows = [{"symbol": markets.mexc_spot_id(a), "price": fmt(ctx.state.prices.price(a.code))} for a in ([asset] if asset else markets.ASSETS)]
+    rows = [
+        {"symbol": markets.mexc_spot_id(a), "price": fmt(ctx.state.prices.price(a.code))}
+        for a in ([asset] if asset else markets.ASSETS)
+    ]
     return rows[0] if asset else rows
 
 
