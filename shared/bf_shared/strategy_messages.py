@@ -90,6 +90,9 @@ class StrategyStatusView(Frozen):
     schema_version: Literal[1] = 1
     strategy_id: str
     status: StrategyStatus
+    # True once nothing is left to do (disabled and every open order handled); a strategy
+    # shown "disabled" may still be cancelling its orders until then.
+    finished: bool = False
     reason: str | None = None
     error: StrategyError | None = None
     spec_version: int

@@ -1,0 +1,1 @@
+"""BackFuture strategy runner: runs enabled strategies; N replicas share them, with failover."""

@@ -55,7 +55,10 @@ def _put(state: StrategyState, new: Deal) -> StrategyState:
     return state.model_copy(update={"deals": tuple(new if d.pair == new.pair else d for d in state.deals)})
 
 
-def _status(state: StrategyState, to: Status, **update: object) -> StrategyState:
+def _status(state: StrategyState, to: Status, event: str | None = None, **update: object) -> StrategyState:
+    """Move to ``to``; ``event`` ("paused:user", ...) is queued for publication."""
+    if event is not None:
+        update |= {"transitions": state.transitions + 1, "last_transition": event}
     return state.model_copy(update={"status": state.status.check(to), **update})
 
 
@@ -80,12 +83,20 @@ def band(state: StrategyState, pair: str) -> tuple[Decimal, Decimal]:
 
 
 def start(state: StrategyState, now_ms: int) -> Result:
-    """Begin (or continue, after a takeover) trading: re-send/ask about every live order."""
+    """Begin (or continue, after a takeover) trading: re-send/ask about every live order.
+
+    A paused strategy sends nothing (its connection may be unusable): :func:`resume` will.
+    A disabling one re-sends its cancels.
+    """
     cmds: list[Command] = []
-    for d in state.deals:
-        cmds.extend(deals.resume_commands(d))
+    if not state.paused_by or state.status is Status.DISABLING:
+        for d in state.deals:
+            cmds.extend(deals.resume_commands(d))
     if state.status is Status.STARTING:
-        state = _status(state, Status.PAUSED if state.paused_by else Status.RUNNING)
+        if state.paused_by:
+            state = _status(state, Status.PAUSED, f"paused:{state.paused_by[-1]}", reason=state.paused_by[-1])
+        else:
+            state = _status(state, Status.RUNNING)
     return state, cmds
 
 
@@ -94,9 +105,9 @@ def pause(state: StrategyState, reason: str) -> Result:
     if reason in state.paused_by or state.status in (Status.DISABLING, Status.DISABLED):
         return state, []
     paused_by = (*state.paused_by, reason)
-    if state.status in (Status.RUNNING, Status.STARTING):
-        return _status(state, Status.PAUSED, paused_by=paused_by, reason=reason), []
-    return state.model_copy(update={"paused_by": paused_by}), []
+    if state.status is Status.RUNNING:
+        return _status(state, Status.PAUSED, f"paused:{reason}", paused_by=paused_by, reason=reason), []
+    return state.model_copy(update={"paused_by": paused_by}), []  # starting: start() pauses
 
 
 def resume(state: StrategyState, reason: str, now_ms: int) -> Result:
@@ -107,7 +118,7 @@ def resume(state: StrategyState, reason: str, now_ms: int) -> Result:
     state = state.model_copy(update={"paused_by": paused_by})
     if paused_by or state.status is not Status.PAUSED:
         return state, []
-    state = _status(state, Status.RUNNING, reason=None)
+    state = _status(state, Status.RUNNING, f"resumed:{reason}", reason=None)
     cmds: list[Command] = []
     for d in state.deals:
         cmds.extend(deals.resume_commands(d))
@@ -125,11 +136,14 @@ def update_params(state: StrategyState, spec_version: int, params: StrategyParam
     return _sync_all(state, now_ms)
 
 
-def disable(state: StrategyState, reason: str) -> Result:
-    """Cancel every open order; positions are left to the user. Idempotent."""
+def disable(state: StrategyState, reason: str, detail: str = "") -> Result:
+    """Cancel every open order; positions are left to the user. Idempotent.
+
+    ``reason`` is a :data:`bf_shared.strategy_messages.DisableReason`; ``detail`` explains it.
+    """
     if state.status in (Status.DISABLING, Status.DISABLED):
         return state, []
-    state = _status(state, Status.DISABLING, reason=reason)
+    state = _status(state, Status.DISABLING, reason=detail or reason, disable_reason=reason)
     cmds: list[Command] = []
     state = state.model_copy(update={"deals": tuple(deals.cancel_all(d, cmds) for d in state.deals)})
     return _maybe_disabled(state), cmds
@@ -137,7 +151,7 @@ def disable(state: StrategyState, reason: str) -> Result:
 
 def _maybe_disabled(state: StrategyState) -> StrategyState:
     if state.status is Status.DISABLING and not any(d.orders for d in state.deals):
-        return _status(state, Status.DISABLED)
+        return _status(state, Status.DISABLED, f"disabled:{state.disable_reason or 'user'}")
     return state
 
 
@@ -195,7 +209,8 @@ def on_failed(state: StrategyState, failed: OrderFailed) -> Result:
         return _maybe_disabled(state.model_copy(update={"abandoned_orders": abandoned})), []
     error = StrategyError(code=failed.code, detail=failed.detail)
     if state.status in (Status.RUNNING, Status.PAUSED, Status.STARTING):
-        state = _status(state, Status.FAILED, error=error, reason=f"order refused: {failed.code}")
+        state = _status(state, Status.FAILED, f"failed:{failed.code}", error=error,
+                        reason=f"order refused: {failed.code}")
     return state, []
 
 
@@ -208,15 +223,24 @@ def _after_change(state: StrategyState, now_ms: int, cmds: list[Command]) -> Res
     max_loss = state.params.stop_conditions.max_loss_quote
     realized = sum((d.realized_pnl for d in state.deals), ZERO)
     if max_loss is not None and realized <= -max_loss:
-        state, more = disable(state, f"stop condition: realized loss {-realized:.2f} reached max_loss_quote")
+        detail = f"stop condition: realized loss {-realized:.2f} reached max_loss_quote"
+        state, more = disable(state, "stop_condition", detail)
         return state, cmds + more
     if all(d.phase is Phase.STOPPED for d in state.deals):
         reasons = sorted({d.stop_reason or "stopped" for d in state.deals})
-        state, more = disable(state, f"stop condition: {', '.join(reasons)}")
+        state, more = disable(state, "stop_condition", f"stop condition: {', '.join(reasons)}")
         return state, cmds + more
     # Margin freed by one pair may let another place the reinforcement it had to skip.
     state, more = _sync_all(state, now_ms)
     return state, cmds + more
+
+
+def fail(state: StrategyState, code: str, detail: str) -> StrategyState:
+    """The strategy cannot run (e.g. a pair the exchange does not list)."""
+    if state.status in (Status.FAILED, Status.DISABLING, Status.DISABLED):
+        return state
+    return _status(state, Status.FAILED, f"failed:{code}", error=StrategyError(code=code, detail=detail),
+                   reason=detail)
 
 
 def reconcile_commands(state: StrategyState) -> list[Command]:

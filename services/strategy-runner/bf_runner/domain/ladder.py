@@ -18,6 +18,7 @@ from bf_runner.domain.rounding import ceil_to, floor_to
 HUNDRED = Decimal(100)
 ONE = Decimal(1)
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 def pct(value: Decimal) -> Decimal:

@@ -173,9 +173,17 @@ class StrategyState(_Model):
     status: Status = Status.STARTING
     paused_by: tuple[str, ...] = ()  # "connection_offline", "user"
     reason: str | None = None
+    disable_reason: str | None = None  # DisableReason once disabling
     error: StrategyError | None = None
     deals: tuple[Deal, ...] = ()
     abandoned_orders: tuple[str, ...] = ()  # could not be cancelled while disabling
+    # Event outbox: every status change worth an event bumps ``transitions`` and records
+    # ``last_transition`` ("paused:connection_offline", "disabled:stop_condition", ...); the
+    # runner publishes it and then records ``published``. A crash in between is repaired by
+    # the next owner, with the same message id (``<strategy_id>.<transitions>``).
+    transitions: int = 0
+    last_transition: str | None = None
+    published: int = 0
 
     def deal(self, pair: str) -> Deal | None:
         """The deal of ``pair`` (ccxt symbol)."""

@@ -1,0 +1,311 @@
+"""Which strategies this runner owns: session heartbeat, claims, fair share, tick routing.
+
+The supervisor keeps an in-memory picture of buckets ``bf_strategies`` (specs, statuses,
+connection states) and ``bf_leases`` (sessions, claims), fed by KV watchers, and acts on it:
+
+* **heartbeat** (every ``heartbeat_s``): renew this runner's session with compare-and-set.
+  If renewal keeps failing for longer than the TTL minus one heartbeat, other runners may
+  already consider the session dead: every owner is stopped (self-fencing) and a new
+  session is created when the bucket answers again.
+* **scan** (every ``scan_s``, and at once when a claim or spec changes): every active
+  strategy (not finished) whose claim is missing or names a dead session is claimed, up to
+  the fair share ``ceil(active / live runners)``; a runner above its share releases the
+  surplus so a newly started replica gets work. Claiming is compare-and-set on the claim's
+  revision: of several runners racing, exactly one wins.
+* **ticks**: one subscription per symbol for all the strategies on it; each owner filters
+  by its watch band before anything is queued.
+
+A strategy whose claim now names another session is stopped at once; its state writes would
+fail anyway (they are compare-and-set on the state's revision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from bf_shared.strategy_messages import StrategySpec
+
+from bf_runner.domain.leases import Claim, Session, claim_valid, fair_share
+from bf_runner.owner import ConnectionChanged, Owner, OwnerDeps, SpecChanged
+from bf_runner.ports import ConnectionState, LeaseStore, StaleRevision
+
+log = logging.getLogger(__name__)
+
+#: Sessions dead this long are deleted by whoever notices (keeps the bucket small).
+SESSION_GC_MS = 60_000
+
+SymbolsChanged = Callable[[set[tuple[str, str]]], Awaitable[None]]
+
+
+class Supervisor:
+    """Owns strategies for one runner process."""
+
+    def __init__(self, deps: OwnerDeps, leases: LeaseStore) -> None:
+        self.deps = deps
+        self.leases = leases
+        self.runner_id = deps.runner_id
+        self.settings = deps.settings
+        self.specs: dict[str, StrategySpec] = {}
+        self.finished: set[str] = set()
+        self.connections: dict[str, ConnectionState] = {}
+        self.sessions: dict[str, tuple[Session, int]] = {}
+        self.claims: dict[str, tuple[Claim, int]] = {}
+        self.owners: dict[str, Owner] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._by_symbol: dict[tuple[str, str], list[Owner]] = {}
+        self._on_symbols: SymbolsChanged | None = None
+        self._session: Session | None = None
+        self._session_rev: int | None = None
+        self._last_renewal_ms = 0
+        self._scan_now = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def set_symbols_callback(self, callback: SymbolsChanged) -> None:
+        """Called with every (exchange, symbol) needed whenever that set changes."""
+        self._on_symbols = callback
+
+    # ------------------------------------------------------------------ fed by the watchers
+
+    def on_spec(self, strategy_id: str, spec: StrategySpec | None) -> None:
+        """A spec was written (or removed)."""
+        if spec is None:
+            self.specs.pop(strategy_id, None)
+            owner = self.owners.get(strategy_id)
+            if owner is not None:
+                owner.stop()
+            return
+        self.specs[strategy_id] = spec
+        owner = self.owners.get(strategy_id)
+        if owner is not None:
+            owner.notify(SpecChanged(spec))
+        self._scan_now.set()
+
+    def on_status(self, strategy_id: str, finished: bool | None) -> None:
+        """A status view was written (``finished``: nothing left to do for it)."""
+        if finished:
+            self.finished.add(strategy_id)
+        else:
+            self.finished.discard(strategy_id)
+
+    def on_connection(self, connection_id: str, state: ConnectionState | None) -> None:
+        """The runners' record of a connection changed."""
+        if state is None:
+            self.connections.pop(connection_id, None)
+            return
+        self.connections[connection_id] = state
+        for owner in self.owners.values():
+            if owner.spec.connection_id == connection_id:
+                owner.notify(ConnectionChanged(state))
+
+    def on_session(self, runner_id: str, session: Session | None, revision: int) -> None:
+        """A runner's session was renewed, created or removed."""
+        if session is None:
+            self.sessions.pop(runner_id, None)
+        else:
+            self.sessions[runner_id] = (session, revision)
+        self._scan_now.set()
+
+    def on_claim(self, strategy_id: str, claim: Claim | None, revision: int) -> None:
+        """A claim was taken, renewed or released."""
+        if claim is None:
+            self.claims.pop(strategy_id, None)
+            self._scan_now.set()
+            return
+        self.claims[strategy_id] = (claim, revision)
+        mine = self._session is not None and claim.session_id == self._session.session_id
+        if not mine and strategy_id in self.owners:
+            log.warning("strategy %s now belongs to %s: stopping", strategy_id, claim.runner_id)
+            self.owners[strategy_id].stop()
+
+    def on_tick(self, exchange: str, symbol: str, price: Decimal) -> None:
+        """Hot path: hand the price to every owner trading the symbol."""
+        owners = self._by_symbol.get((exchange, symbol))
+        if owners:
+            for owner in owners:
+                owner.offer_tick(symbol, price)
+            self.deps.metrics.evaluations(len(owners))
+
+    # ------------------------------------------------------------------ loops
+
+    async def run(self) -> None:
+        """Heartbeat and scan until :meth:`shutdown` (call after the watchers' first snapshot)."""
+        loop = asyncio.get_running_loop()
+        next_beat = 0.0
+        while not self._stop.is_set():
+            if loop.time() >= next_beat:
+                await self._renew()
+                next_beat = loop.time() + self.settings.heartbeat_s
+            self._scan_now.clear()
+            await self._reap()
+            await self._scan()
+            timeout = max(0.05, min(self.settings.scan_s, next_beat - loop.time()))
+            try:
+                await asyncio.wait_for(self._scan_now.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def shutdown(self) -> None:
+        """Stop every owner, release its claim and the session: others take over at once."""
+        self._stop.set()
+        owned = list(self.owners)
+        for sid in owned:
+            self.owners[sid].stop()
+        for sid in owned:
+            await self._finish(sid, release=True)
+        if self._session is not None and self._session_rev is not None:
+            try:
+                await self.leases.delete_session(self.runner_id, self._session_rev)
+            except StaleRevision:
+                pass
+            self._session = None
+
+    async def _renew(self) -> None:
+        now = self.deps.clock.now_ms()
+        ttl_ms = int(self.settings.lease_ttl_s * 1000)
+        session = Session(runner_id=self.runner_id,
+                          session_id=self._session.session_id if self._session else uuid.uuid4().hex,
+                          expires_at_ms=now + ttl_ms)
+        try:
+            self._session_rev = await self.leases.put_session(session, self._session_rev)
+            self._session = session
+            self._last_renewal_ms = now
+            self.sessions[self.runner_id] = (session, self._session_rev)
+            return
+        except StaleRevision:
+            log.error("runner %s: session taken or removed; dropping every strategy", self.runner_id)
+        except Exception as e:  # the bus is down: keep owning only while the session surely holds
+            log.warning("runner %s: session renewal failed (%s)", self.runner_id, type(e).__name__)
+            if now - self._last_renewal_ms < ttl_ms - int(self.settings.heartbeat_s * 1000):
+                return
+            log.error("runner %s: session may have expired; dropping every strategy", self.runner_id)
+        await self._drop_all()
+        self._session, self._session_rev = None, None
+
+    async def _drop_all(self) -> None:
+        for sid in list(self.owners):
+            self.owners[sid].stop()
+        for sid in list(self.owners):
+            await self._finish(sid, release=False)
+
+    def _live_runners(self, now_ms: int) -> int:
+        return sum(1 for s, _ in self.sessions.values() if s.alive(now_ms))
+
+    def _active(self) -> list[str]:
+        """Strategies that need an owner: every spec not finished."""
+        return [sid for sid in self.specs if sid not in self.finished]
+
+    async def _reap(self) -> None:
+        """Forget finished owners; delete sessions long dead."""
+        for sid, task in list(self._tasks.items()):
+            if task.done():
+                owner = self.owners[sid]
+                await self._finish(sid, release=not owner.lost)
+        now = self.deps.clock.now_ms()
+        for runner_id, (session, rev) in list(self.sessions.items()):
+            if runner_id != self.runner_id and now - session.expires_at_ms > SESSION_GC_MS:
+                try:
+                    await self.leases.delete_session(runner_id, rev)
+                except StaleRevision:
+                    pass
+
+    async def _scan(self) -> None:
+        if self._session is None:
+            return
+        now = self.deps.clock.now_ms()
+        sessions = {rid: s for rid, (s, _) in self.sessions.items()}
+        active = self._active()
+        share = fair_share(len(active), self._live_runners(now), self.settings.max_strategies)
+        for sid in active:
+            if len(self.owners) >= share:
+                break
+            if sid in self.owners:
+                continue
+            held = self.claims.get(sid)
+            if held is not None and claim_valid(held[0], sessions, now):
+                continue
+            await self._acquire(sid, held, now)
+        surplus = len(self.owners) - share
+        if surplus > 0 and self._live_runners(now) > 1:
+            # Hand the newest over first: the others have warm state and subscriptions.
+            for sid in list(self.owners)[-surplus:]:
+                self.owners[sid].stop()
+                await self._finish(sid, release=True)
+        self.deps.metrics.owned(len(self.owners))
+
+    async def _acquire(self, sid: str, held: tuple[Claim, int] | None, now_ms: int) -> None:
+        assert self._session is not None
+        claim = Claim(runner_id=self.runner_id, session_id=self._session.session_id, claimed_at_ms=now_ms)
+        try:
+            revision = await self.leases.put_claim(sid, claim, held[1] if held else None)
+        except StaleRevision:
+            return  # another runner was faster
+        if held is not None:
+            self.deps.metrics.takeover()
+            log.info("strategy %s taken over from %s", sid, held[0].runner_id)
+        self.claims[sid] = (claim, revision)
+        spec = self.specs[sid]
+        owner = Owner(spec, self.deps)
+        self.owners[sid] = owner
+        self._tasks[sid] = asyncio.create_task(self._run_owner(owner), name=f"strategy-{sid}")
+
+    async def _run_owner(self, owner: Owner) -> None:
+        connection = self.connections.get(owner.spec.connection_id)
+        running = asyncio.create_task(owner.run(connection))
+        opened = asyncio.create_task(owner.opened.wait())
+        # Route ticks as soon as the strategy knows its symbols.
+        await asyncio.wait({running, opened}, return_when=asyncio.FIRST_COMPLETED)
+        opened.cancel()
+        if owner.opened.is_set() and not running.done():
+            await self._route(owner, add=True)
+        try:
+            await running
+        finally:
+            await self._route(owner, add=False)
+            if owner.state is not None and owner.state.status.value == "disabled":
+                self.finished.add(owner.strategy_id)
+            self._scan_now.set()
+
+    async def _route(self, owner: Owner, add: bool) -> None:
+        before = set(self._by_symbol)
+        for symbol in owner.symbols:
+            key = (owner.spec.exchange, symbol)
+            owners = self._by_symbol.setdefault(key, [])
+            if add and owner not in owners:
+                owners.append(owner)
+            elif not add and owner in owners:
+                owners.remove(owner)
+            if not owners:
+                del self._by_symbol[key]
+        after = set(self._by_symbol)
+        if after != before and self._on_symbols is not None:
+            await self._on_symbols(after)
+
+    async def _finish(self, sid: str, release: bool) -> None:
+        task = self._tasks.pop(sid, None)
+        owner = self.owners.pop(sid, None)
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.settings.order_timeout_s * 2)
+            except TimeoutError:
+                task.cancel()
+        held = self.claims.get(sid)
+        mine = held is not None and self._session is not None and held[0].session_id == self._session.session_id
+        if release and mine and owner is not None and not owner.lost:
+            try:
+                await self.leases.delete_claim(sid, held[1])  # type: ignore[index]
+            except StaleRevision:
+                pass
+            self.claims.pop(sid, None)
+
+    def symbols_by_market(self) -> dict[tuple[str, str], set[str]]:
+        """(exchange, market) -> symbols that running strategies need ticks for."""
+        out: dict[tuple[str, str], set[str]] = {}
+        for owner in self.owners.values():
+            if owner.wants_ticks and owner.state is not None:
+                key = (owner.spec.exchange, owner.state.params.market)
+                out.setdefault(key, set()).update(owner.symbols)
+        return out
