@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     init.add_argument("--addr", default="http://openbao:8200", help="OpenBao API address")
     init.add_argument("--state-dir", type=Path, required=True, help="where init.json (root token) is kept, 0600")
     init.add_argument("--creds-dir", type=Path, required=True, help="where <service>/vault.env AppRole files go")
-    init.add_argument("--policy-dir", type=Path, default=None, help="policies/<service>.hcl (default: deploy/vault/policies)")
+    init.add_argument(
+        "--policy-dir", type=Path, default=None, help="policies/<service>.hcl (default: deploy/vault/policies)"
+    )
     init.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the server")
     args = parser.parse_args(argv)
 

@@ -28,24 +28,24 @@ class LaunchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKFUTURE_", extra="ignore", frozen=True)
 
     state_dir: Path = Field(default_factory=lambda: checkout_root() / ".state", description="All server data and logs")
-    nats_port: int = Field(4222, description="NATS client port")
-    nats_monitor_port: int = Field(8222, description="NATS HTTP monitoring port")
-    vault_port: int = Field(8200, description="OpenBao API port")
-    vault_cluster_port: int = Field(8201, description="OpenBao raft cluster port")
-    sim_mexc_port: int = Field(9101, description="Exchange simulator: MEXC origin port")
-    sim_kucoin_port: int = Field(9102, description="Exchange simulator: KuCoin origin port")
-    gateway_host: str = Field("127.0.0.1", description="Gateway bind address")
-    gateway_port: int = Field(8080, description="Gateway HTTP port (dashboard and API)")
+    nats_port: int = Field(default=4222, description="NATS client port")
+    nats_monitor_port: int = Field(default=8222, description="NATS HTTP monitoring port")
+    vault_port: int = Field(default=8200, description="OpenBao API port")
+    vault_cluster_port: int = Field(default=8201, description="OpenBao raft cluster port")
+    sim_mexc_port: int = Field(default=9101, description="Exchange simulator: MEXC origin port")
+    sim_kucoin_port: int = Field(default=9102, description="Exchange simulator: KuCoin origin port")
+    gateway_host: str = Field(default="127.0.0.1", description="Gateway bind address")
+    gateway_port: int = Field(default=8080, description="Gateway HTTP port (dashboard and API)")
     launch_services: str = Field(
-        "all", description='Services to start: "all", "none" (servers only) or a comma list, e.g. "sim,connector"'
+        default="all", description='Services to start: "all", "none" (servers only) or a comma list, e.g. "sim,connector"'
     )
-    runner_replicas: int = Field(2, ge=1, description="Strategy runner processes sharing the work")
-    log_level: str = Field("INFO", description="Log level of every service")
-    egress_ips: str = Field("127.0.0.1", description="Platform IPs users whitelist (comma list)")
-    jwt_secret: SecretStr | None = Field(None, description="Gateway JWT key (default: generated, kept in the state dir)")
-    demo_email: str = Field("demo@backfuture.dev", description="Demo user registered at start")
-    demo_password: SecretStr | None = Field(None, description="Demo password (default: generated, kept in the state dir)")
-    ready_timeout_s: float = Field(90.0, description="How long one process may take to become healthy")
+    runner_replicas: int = Field(default=2, ge=1, description="Strategy runner processes sharing the work")
+    log_level: str = Field(default="INFO", description="Log level of every service")
+    egress_ips: str = Field(default="127.0.0.1", description="Platform IPs users whitelist (comma list)")
+    jwt_secret: SecretStr | None = Field(default=None, description="Gateway JWT key (default: generated, in the state dir)")
+    demo_email: str = Field(default="demo@backfuture.dev", description="Demo user registered at start")
+    demo_password: SecretStr | None = Field(default=None, description="Demo password (default: generated, in the state dir)")
+    ready_timeout_s: float = Field(default=90.0, description="How long one process may take to become healthy")
 
     def selected_services(self, known: tuple[str, ...]) -> tuple[str, ...]:
         """The services named by ``launch_services``, in ``known``'s order."""

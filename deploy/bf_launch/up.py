@@ -106,7 +106,8 @@ def _banner(
         "  Processes:",
     ]
     for child in group.children.values():
-        where = child.spec.health_url or (f"ports {', '.join(map(str, child.spec.tcp_ports))}" if child.spec.tcp_ports else "")
+        ports = ", ".join(map(str, child.spec.tcp_ports))
+        where = child.spec.health_url or (f"ports {ports}" if ports else "")
         out.append(f"    {child.name:<18} pid {child.pid:<8} {where}")
     for name, url in sorted(wiring.exchange_urls.items()):
         out.append(f"  Exchange    {name:<8} -> {url}")
@@ -186,7 +187,10 @@ def _start_all(settings: LaunchSettings, state: Path, group: ProcessGroup) -> No
     elif "sim" in skipped and any(ex in SIM_EXCHANGES for ex in exchange_urls):
         log.warning("the exchange simulator is not available: connectors point at ports nothing listens on")
 
-    jwt = settings.jwt_secret.get_secret_value() if settings.jwt_secret else read_or_create_token(state / "secrets" / "jwt_secret")
+    if settings.jwt_secret:
+        jwt = settings.jwt_secret.get_secret_value()
+    else:
+        jwt = read_or_create_token(state / "secrets" / "jwt_secret")
     register_secret(jwt)
     wiring = Wiring(
         python=sys.executable,

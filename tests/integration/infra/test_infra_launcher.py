@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hvac
@@ -96,15 +96,14 @@ def launcher_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_launcher(launcher_env: dict[str, str]) -> Iterator[type[Launcher]]:
+def start_launcher(launcher_env: dict[str, str]) -> Iterator[Callable[[], Launcher]]:
     started: list[Launcher] = []
 
-    class Tracked(Launcher):
-        def __init__(self, env: dict[str, str] = launcher_env) -> None:
-            super().__init__(env)
-            started.append(self)
+    def start() -> Launcher:
+        started.append(Launcher(launcher_env))
+        return started[-1]
 
-    yield Tracked
+    yield start
     for launcher in started:
         launcher.kill()
 
@@ -115,7 +114,7 @@ def vault_client(env: dict[str, str]) -> hvac.Client:
 
 
 def test_launcher_lifecycle_supervises_stops_cleanly_and_keeps_state_across_starts(
-    start_launcher: type[Launcher], launcher_env: dict[str, str]
+    start_launcher: Callable[[], Launcher], launcher_env: dict[str, str]
 ) -> None:
     # One scenario, because every launcher start costs an OpenBao start (and the first an init).
     first = start_launcher()
@@ -161,7 +160,7 @@ def test_launcher_lifecycle_supervises_stops_cleanly_and_keeps_state_across_star
 
 
 def test_a_busy_port_is_reported_with_the_setting_to_change(
-    start_launcher: type[Launcher], launcher_env: dict[str, str]
+    start_launcher: Callable[[], Launcher], launcher_env: dict[str, str]
 ) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", int(launcher_env["BACKFUTURE_NATS_PORT"])))
