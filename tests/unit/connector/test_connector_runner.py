@@ -176,3 +176,23 @@ async def test_probe_outcomes_are_counted_with_code_labels_only() -> None:
     assert registry.get_sample_value(
         "bf_connector_probes_total", {"exchange": "mexc", "probe": "read_balance", "outcome": "ok"}
     ) == 1.0
+
+
+async def test_a_test_order_rejected_for_its_content_is_inconclusive_not_unknown() -> None:
+    async def rejected(ctx: RunContext) -> None:
+        raise ExchangeError.of("unknown", "Balance insufficient!", exchange_code="200004", http_status=400)
+
+    outcomes, facts = await _run(ScriptedVenue(trade=rejected))
+    error = outcomes[ProbeName.TRADE].error
+    assert error is not None and error.code == "not_supported" and error.exchange_code == "200004"
+    assert "Balance insufficient!" in error.detail
+    assert facts.permissions.trade is True  # introspection decides
+
+
+async def test_an_unknown_failure_elsewhere_stays_unknown() -> None:
+    async def odd(ctx: RunContext) -> None:
+        raise ExchangeError.of("unknown", "odd answer")
+
+    outcomes, _ = await _run(ScriptedVenue(read_balance=odd))
+    error = outcomes[ProbeName.READ_BALANCE].error
+    assert error is not None and error.code == "unknown"

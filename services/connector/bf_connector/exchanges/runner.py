@@ -51,10 +51,28 @@ def plan(venue: Venue, markets: tuple[Market, ...]) -> list[tuple[ProbeName, Pro
         (ProbeName.PERMISSIONS, venue.permissions),
     ]
     if "spot" in markets and venue.capabilities.spot_test_order:
-        probes.append((ProbeName.TRADE, venue.trade))
+        probes.append((ProbeName.TRADE, _inconclusive_when_unknown(venue.trade)))
     if "futures" in markets and venue.capabilities.futures:
         probes.append((ProbeName.FUTURES_BALANCE, _futures_probe(venue)))
     return probes
+
+
+def _inconclusive_when_unknown(fn: ProbeFn) -> ProbeFn:
+    """A test order the exchange rejects for its content (size, price band, balance, symbol)
+    was authenticated and authorised first, yet proves no right: it is reported as
+    ``not_supported`` ("the exchange could not tell"), so the permission comes from
+    introspection instead of an ``unknown`` that would hold the whole test."""
+
+    async def probe(ctx: RunContext) -> Any:
+        try:
+            return await fn(ctx)
+        except ExchangeError as e:
+            if e.error.code != "unknown":
+                raise
+            detail = f"test order inconclusive: {e.error.detail}"[:200]
+            raise ExchangeError(e.error.model_copy(update={"code": "not_supported", "detail": detail})) from e
+
+    return probe
 
 
 def _futures_probe(venue: Venue) -> ProbeFn:
