@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from bf_shared.masking import mask_api_key
 
 from bf_sim.auth import RawRequest, decoded_params
 from bf_sim.config import Conditions
@@ -35,6 +36,7 @@ LIMITER_KEY: web.AppKey[FixedWindowLimiter] = web.AppKey("bf_sim_limiter", Fixed
 VENUE_FOR_PATH_KEY: web.AppKey[Callable[[str], Venue]] = web.AppKey("bf_sim_venue_for_path")
 # Typed request storage where aiohttp has it (RequestKey is recent); a plain name otherwise.
 REQUEST_KEY_KEY: Any = web.RequestKey("bf_sim_key", KeyState) if hasattr(web, "RequestKey") else "bf_sim_key"
+CLAIMED_KEY_KEY: Any = web.RequestKey("bf_sim_claimed_key", str) if hasattr(web, "RequestKey") else "bf_sim_claimed"
 
 
 class Venue(ABC):
@@ -45,6 +47,10 @@ class Venue(ABC):
     @abstractmethod
     def authenticate(self, raw: RawRequest, state: ExchangeState) -> KeyState:
         """The key that signed ``raw``, or raise the family's auth error."""
+
+    @abstractmethod
+    def key_id(self, raw: RawRequest) -> str | None:
+        """The API key a request claims to come from (before it is verified)."""
 
     @abstractmethod
     def ok(self, data: Any) -> web.Response:
@@ -197,6 +203,9 @@ def endpoint_handler(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Stre
         )
         key: KeyState | None = None
         if ep.private:
+            claimed = ep.venue.key_id(raw)
+            if claimed:
+                request[CLAIMED_KEY_KEY] = claimed
             key = ep.venue.authenticate(raw, state)
             request[REQUEST_KEY_KEY] = key
             api_key = key.api_key
@@ -272,7 +281,9 @@ async def exchange_middleware(
         log.exception("unhandled error on %s %s", request.method, request.path)
         raise
     finally:
-        key: KeyState | None = request.get(REQUEST_KEY_KEY)
+        # Attribute the request to the key it claims, even when that key failed to verify.
+        claimed: str | None = request.get(CLAIMED_KEY_KEY)
+        key: KeyState | None = request.get(REQUEST_KEY_KEY) or state.find_key(claimed)
         state.log(
             RequestRecord(
                 ts_ms=state.clock.now_ms(),
@@ -280,9 +291,9 @@ async def exchange_middleware(
                 path=request.path,
                 status=status,
                 code=code,
-                api_key=key.masked if key else None,
+                api_key=key.masked if key else (mask_api_key(claimed) if claimed else None),
                 key_label=key.label if key else None,
-                key_id=key.api_key if key else None,
+                key_id=key.api_key if key else claimed,
             )
         )
         log.debug("%s %s %s -> %s %s", state.name, request.method, request.path, status, key.masked if key else "-")

@@ -159,3 +159,12 @@ async def test_documented_rate_limits_when_enabled(sim: SimServer, admin: Any) -
         assert resp.status == 200
         assert resp.headers["gw-ratelimit-limit"] == "2000"
         assert int(resp.headers["gw-ratelimit-remaining"]) == 2000 - 3
+
+
+async def test_refused_requests_are_logged_against_the_key_they_claim(client: Any, admin: Any, demo_key: Any) -> None:
+    key = demo_key("mexc-read-only")
+    ex = client("mexc", "mexc-read-only", secret="demo0000000000000000000000000000")
+    with pytest.raises(ccxt.AuthenticationError):
+        await ex.spot_private_get_account()
+    [row] = await admin("mexc").requests(api_key=key.api_key)
+    assert (row["key_label"], row["status"], row["code"]) == ("mexc-read-only", 400, "700002")

@@ -175,6 +175,37 @@ async def order_test(ctx: Ctx) -> dict[str, Any]:
     return {"orderId": uuid.uuid4().hex[:24], "clientOid": order.client_id}
 
 
+def ticker_row(ctx: Ctx, asset: markets.Asset) -> dict[str, Any]:
+    """One ``allTickers`` entry at the current price."""
+    price = ctx.state.prices.price(asset.code)
+    bid, ask = markets.bid_ask(price, markets.spot_tick(asset))
+    return {
+        "symbol": markets.kucoin_spot_id(asset),
+        "symbolName": markets.kucoin_spot_id(asset),
+        "buy": markets.fmt(bid),
+        "bestBidSize": "1",
+        "sell": markets.fmt(ask),
+        "bestAskSize": "1",
+        "changeRate": "0",
+        "changePrice": "0",
+        "high": markets.fmt(price),
+        "low": markets.fmt(price),
+        "vol": "1000",
+        "volValue": markets.fmt(price * 1000),
+        "last": markets.fmt(price),
+        "averagePrice": markets.fmt(price),
+        "takerFeeRate": markets.fmt(markets.KUCOIN_SPOT_TAKER),
+        "makerFeeRate": markets.fmt(markets.KUCOIN_SPOT_MAKER),
+        "takerCoefficient": "1",
+        "makerCoefficient": "1",
+    }
+
+
+async def all_tickers(ctx: Ctx) -> dict[str, Any]:
+    """``GET /api/v1/market/allTickers``."""
+    return {"time": ctx.now_ms, "ticker": [ticker_row(ctx, a) for a in markets.ASSETS]}
+
+
 def endpoints() -> list[Endpoint]:
     """Spot routes (phase 1: status, markets, accounts, introspection, test orders)."""
     v = VENUE
@@ -230,34 +261,3 @@ def endpoints() -> list[Endpoint]:
         Endpoint("GET", "/api/v1/user/api-key", api_key_info, v, private=True, pool="management", weight=20),
         Endpoint("POST", "/api/v1/hf/orders/test", order_test, v, private=True, pool="spot", weight=1),
     ]
-
-
-def ticker_row(ctx: Ctx, asset: markets.Asset) -> dict[str, Any]:
-    """One ``allTickers`` entry at the current price."""
-    price = ctx.state.prices.price(asset.code)
-    bid, ask = markets.bid_ask(price, markets.spot_tick(asset))
-    return {
-        "symbol": markets.kucoin_spot_id(asset),
-        "symbolName": markets.kucoin_spot_id(asset),
-        "buy": markets.fmt(bid),
-        "bestBidSize": "1",
-        "sell": markets.fmt(ask),
-        "bestAskSize": "1",
-        "changeRate": "0",
-        "changePrice": "0",
-        "high": markets.fmt(price),
-        "low": markets.fmt(price),
-        "vol": "1000",
-        "volValue": markets.fmt(price * 1000),
-        "last": markets.fmt(price),
-        "averagePrice": markets.fmt(price),
-        "takerFeeRate": markets.fmt(markets.KUCOIN_SPOT_TAKER),
-        "makerFeeRate": markets.fmt(markets.KUCOIN_SPOT_MAKER),
-        "takerCoefficient": "1",
-        "makerCoefficient": "1",
-    }
-
-
-async def all_tickers(ctx: Ctx) -> dict[str, Any]:
-    """``GET /api/v1/market/allTickers``."""
-    return {"time": ctx.now_ms, "ticker": [ticker_row(ctx, a) for a in markets.ASSETS]}

@@ -37,6 +37,10 @@ class KucoinVenue(Venue):
         """``bf_sim.auth.kucoin.verify``."""
         return verify(raw, state)
 
+    def key_id(self, raw: RawRequest) -> str | None:
+        """The key id header."""
+        return raw.headers.get("KC-API-KEY")
+
     def ok(self, data: Any) -> web.Response:
         """The success envelope."""
         body = {"code": "200000", "data": data}

@@ -38,6 +38,10 @@ class MexcContractVenue(Venue):
         """Private-endpoint check (``bf_sim.auth.mexc.verify_contract``)."""
         return verify_contract(raw, state)
 
+    def key_id(self, raw: RawRequest) -> str | None:
+        """The key id header."""
+        return raw.headers.get("ApiKey")
+
     def ok(self, data: Any) -> web.Response:
         """The success envelope."""
         body = {"success": True, "code": 0, "data": data}

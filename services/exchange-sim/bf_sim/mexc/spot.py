@@ -31,6 +31,10 @@ class MexcSpotVenue(Venue):
         """Signed-endpoint check (``bf_sim.auth.mexc.verify_spot``)."""
         return verify_spot(raw, state)
 
+    def key_id(self, raw: RawRequest) -> str | None:
+        """The key id header."""
+        return raw.headers.get("X-MEXC-APIKEY")
+
     def ok(self, data: Any) -> web.Response:
         """The bare payload."""
         return web.Response(text=json.dumps(data, separators=(",", ":")), content_type="application/json")
