@@ -33,6 +33,7 @@ from bf_gateway.adapters.passwords import Passwords
 from bf_gateway.adapters.publisher import NatsPublisher
 from bf_gateway.adapters.repositories import ConnectionStore, FingerprintStore, RevokedTokens, UserStore
 from bf_gateway.adapters.tokens import MIN_SECRET_LENGTH, TokenService
+from bf_gateway.audit.router import router as audit_router
 from bf_gateway.deps import DEFAULT_MAX_BODY_BYTES, Deps
 from bf_gateway.domain.ratelimit import SlidingWindow
 from bf_gateway.entrypoints import api_auth, api_connections, api_exchanges, api_live, errors, ops
@@ -42,6 +43,7 @@ from bf_gateway.handlers.auth import AuthDeps
 from bf_gateway.handlers.connections import ConnectionDeps
 from bf_gateway.handlers.projector import ProjectorDeps
 from bf_gateway.metrics import GatewayMetrics
+from bf_gateway.notifications.router import router as notifications_router
 from bf_gateway.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -234,6 +236,8 @@ def create_app(
     app.include_router(api_exchanges.router)
     app.include_router(api_connections.router)
     app.include_router(api_live.router)
+    app.include_router(notifications_router)
+    app.include_router(audit_router)
     app.include_router(web_router)
     # Added last = outermost: the metrics see every answer, 413s included.
     app.add_middleware(BodyLimit, limit=max_body)
