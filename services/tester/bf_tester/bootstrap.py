@@ -26,8 +26,8 @@ from bf_shared.ops import OpsServer
 
 from bf_tester.adapters.clock import SystemClock
 from bf_tester.adapters.kv_lease import KvLease
-from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvTestLedger
-from bf_tester.adapters.metrics import PrometheusTestMetrics
+from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvRunLedger
+from bf_tester.adapters.metrics import PrometheusTesterMetrics
 from bf_tester.adapters.nats_bus import NatsProbe, NatsPublisher
 from bf_tester.entrypoints.consumers import Deps, register
 from bf_tester.ports import Clock
@@ -61,9 +61,10 @@ class TesterService:
         self._rand = rand or random.Random()
         self._registry = registry
         self._with_ops = with_ops
-        self.metrics = PrometheusTestMetrics(registry)
+        self.metrics = PrometheusTesterMetrics(registry)
         self.ops: OpsServer | None = None
         self.kv: KeyValue | None = None
+        self.deps: Deps | None = None
         self._stop = asyncio.Event()
         self._scheduler_task: asyncio.Task[None] | None = None
         self._ready = False
@@ -82,7 +83,7 @@ class TesterService:
             probe=NatsProbe(self.broker),
             publish=NatsPublisher(self.broker),
             scheduler=KvRetryScheduler(self.kv),
-            ledger=KvTestLedger(self.kv, marker_ttl_s=self.settings.done_ttl_s),
+            ledger=KvRunLedger(self.kv, marker_ttl_s=self.settings.done_ttl_s),
             index=KvOnlineIndex(self.kv),
             clock=self.clock,
             settings=self.settings,
@@ -93,11 +94,12 @@ class TesterService:
 
     async def begin(self) -> None:
         """After the broker started: the scheduler loop and the ops endpoint."""
-        assert self.kv is not None, "open() first"
+        assert self.kv is not None and self.deps is not None, "open() first"
+        deps = self.deps
         lease = KvLease(self.kv, holder=replica_id(), ttl_s=self.settings.lease_ttl_s, clock=self.clock)
         retester = Retester(
-            index=self.deps.index,
-            publish=self.deps.publish,
+            index=deps.index,
+            publish=deps.publish,
             clock=self.clock,
             settings=self.settings,
             metrics=self.metrics,
@@ -106,9 +108,9 @@ class TesterService:
         self._scheduler_task = asyncio.create_task(
             run_scheduler(
                 lease=lease,
-                scheduler=self.deps.scheduler,
+                scheduler=deps.scheduler,
                 retester=retester,
-                publish=self.deps.publish,
+                publish=deps.publish,
                 clock=self.clock,
                 settings=self.settings,
                 stop=self._stop,
@@ -146,7 +148,7 @@ class TesterService:
 
 def build_app(settings: TesterSettings | None = None) -> FastStream:
     """The FastStream application of ``python -m bf_tester``."""
-    settings = settings or TesterSettings()
+    settings = settings or TesterSettings()  # type: ignore[call-arg]  # values come from the environment
     configure_logging("tester", settings.log_level, settings.log_json)
     service = TesterService(settings)
     return FastStream(

@@ -2,18 +2,20 @@
 
 Running a test (:func:`handle_test_requested`):
 
-1. skip a test already handled (idempotent on ``test_id``), one for a deleted connection,
-   a retry that a newer test superseded, or a command older than the connection's newest;
+1. skip a run already handled (idempotent on ``test_id`` and ``attempt``), one for a deleted
+   connection, a retry that a newer test superseded, or a command older than the
+   connection's newest;
 2. publish ``TestStarted``; ask the connector for facts with a timeout (no answer is
    platform trouble: judged like ``exchange_unavailable``, so it is retried, never blamed
    on the key); judge with the pure policy;
 3. for a retryable failure, store the next attempt (KV, survives restarts) and put its time
-   in the result's ``next_retry_at``;
+   in the result's ``next_retry_at``. A retry keeps the ``test_id`` (the one the user got
+   back from ``POST /connections/{id}/test``) with ``attempt + 1``;
 4. publish ``TestPassed``/``TestFailed``, unless a newer test of the connection started
    meanwhile (only the newest test speaks for a connection);
-5. remember the test id as done. A crash anywhere before this redelivers the command and
-   the test runs again; every message id is derived from the test id, so JetStream drops
-   the re-published duplicates.
+5. remember the run as done. A crash anywhere before this redelivers the command and the
+   run starts again; every message id is derived from test id and attempt, so JetStream
+   drops the re-published duplicates.
 
 The Online index for periodic re-tests is kept from the tester's own events
 (:func:`handle_test_passed`, :func:`handle_test_failed`) and ``ConnectionDeleted``.
@@ -21,7 +23,6 @@ The Online index for periodic re-tests is kept from the tester's own events
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from bf_shared import subjects
 from bf_shared.codes import ErrorCode
@@ -38,7 +39,7 @@ from bf_shared.messages import (
 )
 
 from bf_tester.domain.facts import CONNECTOR_UNREACHABLE
-from bf_tester.domain.model import CurrentTest, PendingRetry, retry_command
+from bf_tester.domain.model import CurrentTest, PendingRetry, message_id, retry_command, run_id
 from bf_tester.domain.retry import RandomSource, retry_after_s
 from bf_tester.domain.schedule import OnlineEntry, next_due_at
 from bf_tester.domain.verdict import judge
@@ -49,29 +50,24 @@ from bf_tester.ports import (
     ProbeUnavailable,
     PublishPort,
     RetryScheduler,
-    TestLedger,
-    TestMetrics,
+    RunLedger,
+    TesterMetrics,
 )
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
 
 
-def derived_id(*parts: str) -> str:
-    """A deterministic id from ``parts`` (a redelivered handling derives the same ids)."""
-    return hashlib.sha256(".".join(parts).encode()).hexdigest()[:32]
-
-
 async def _skip_reason(
-    cmd: TestRequested, sequence: int | None, *, scheduler: RetryScheduler, ledger: TestLedger
+    cmd: TestRequested, sequence: int | None, *, scheduler: RetryScheduler, ledger: RunLedger
 ) -> str | None:
-    if await ledger.is_done(cmd.test_id):
+    if await ledger.is_done(run_id(cmd)):
         return "already handled"
     if await ledger.is_deleted(cmd.connection_id):
         return "connection deleted"
     if cmd.reason == TestReason.RETRY:
         pending = await scheduler.pending(cmd.connection_id)
-        if pending is None or pending.command.test_id != cmd.test_id:
+        if pending is None or pending.run_id != run_id(cmd):
             return "retry superseded by a newer test"
     if not await ledger.claim(CurrentTest(command=cmd, sequence=sequence)):
         return "a newer test of the connection exists"
@@ -107,11 +103,11 @@ async def handle_test_requested(
     probe: ProbePort,
     publish: PublishPort,
     scheduler: RetryScheduler,
-    ledger: TestLedger,
+    ledger: RunLedger,
     clock: Clock,
     settings: TesterSettings,
     rand: RandomSource,
-    metrics: TestMetrics,
+    metrics: TesterMetrics,
     sequence: int | None = None,
 ) -> None:
     """Run one connection test end to end (see the module docstring).
@@ -121,10 +117,10 @@ async def handle_test_requested(
     """
     skip = await _skip_reason(cmd, sequence, scheduler=scheduler, ledger=ledger)
     if skip is not None:
-        log.info("test %s of %s skipped: %s", cmd.test_id, cmd.connection_id, skip)
+        log.info("test %s attempt %d of %s skipped: %s", cmd.test_id, cmd.attempt, cmd.connection_id, skip)
         if skip != "already handled":
             metrics.superseded(cmd.exchange)
-            await ledger.mark_done(cmd.test_id)
+            await ledger.mark_done(run_id(cmd))
         return
     if cmd.reason != TestReason.RETRY:
         await scheduler.cancel(cmd.connection_id)  # a fresh test supersedes a pending retry
@@ -134,7 +130,7 @@ async def handle_test_requested(
     await publish.publish(
         subjects.TEST_STARTED,
         TestStarted(
-            message_id=f"{cmd.test_id}.started",
+            message_id=message_id(cmd, "started"),
             test_id=cmd.test_id,
             connection_id=cmd.connection_id,
             user_id=cmd.user_id,
@@ -161,18 +157,15 @@ async def handle_test_requested(
 
     # Only the newest test of a connection speaks for it; a deletion also ends this one.
     current = await ledger.current(cmd.connection_id)
-    if current is None or current.command.test_id != cmd.test_id or await ledger.is_deleted(cmd.connection_id):
+    if current is None or current.run_id != run_id(cmd) or await ledger.is_deleted(cmd.connection_id):
         log.info("test %s of %s superseded while running; verdict dropped", cmd.test_id, cmd.connection_id)
         metrics.superseded(cmd.exchange)
-        await ledger.mark_done(cmd.test_id)
+        await ledger.mark_done(run_id(cmd))
         return
 
-    replacing = cmd.test_id if cmd.reason == TestReason.RETRY else None
+    replacing = run_id(cmd) if cmd.reason == TestReason.RETRY else None
     if retry_at is not None:
-        next_id = derived_id(cmd.test_id, "retry")
-        retry = PendingRetry(
-            command=retry_command(cmd, test_id=next_id, occurred_at=finished_at), due_at=retry_at
-        )
+        retry = PendingRetry(command=retry_command(cmd, occurred_at=finished_at), due_at=retry_at)
         if await scheduler.schedule(retry, replacing=replacing):
             result = result.model_copy(update={"next_retry_at": retry_at})
             metrics.retry_scheduled(cmd.exchange)
@@ -184,19 +177,19 @@ async def handle_test_requested(
     await publish.publish(
         subject,
         verdict_cls(
-            message_id=f"{cmd.test_id}.verdict",
+            message_id=message_id(cmd, "verdict"),
             connection_id=cmd.connection_id,
             user_id=cmd.user_id,
             exchange=cmd.exchange,
             result=result,
         ),
     )
-    await ledger.mark_done(cmd.test_id)
+    await ledger.mark_done(run_id(cmd))
     metrics.test_finished(cmd.exchange, result.status, code or "none", clock.monotonic() - started_mono)
 
 
 async def handle_test_passed(
-    event: TestPassed, *, index: OnlineIndex, ledger: TestLedger, settings: TesterSettings
+    event: TestPassed, *, index: OnlineIndex, ledger: RunLedger, settings: TesterSettings
 ) -> None:
     """Index the connection as Online; its next re-test falls on its slot."""
     if await ledger.is_deleted(event.connection_id):
@@ -233,7 +226,7 @@ async def handle_connection_deleted(
     *,
     index: OnlineIndex,
     scheduler: RetryScheduler,
-    ledger: TestLedger,
+    ledger: RunLedger,
 ) -> None:
     """Forget the connection: no retry, no re-test, no verdict for a test still running."""
     await ledger.mark_deleted(event.connection_id)

@@ -47,11 +47,11 @@ class RetryScheduler(Protocol):
     async def pending(self, connection_id: str) -> PendingRetry | None: ...
 
     async def schedule(self, retry: PendingRetry, *, replacing: str | None = None) -> bool:
-        """Store ``retry``. With ``replacing``, only if the pending retry has that test id."""
+        """Store ``retry``. With ``replacing`` (a run id), only if the pending retry is that run."""
         ...
 
     async def cancel(self, connection_id: str, *, only: str | None = None) -> None:
-        """Drop the pending retry (with ``only``: if it still has that test id)."""
+        """Drop the pending retry (with ``only``: if it still is that run)."""
         ...
 
     async def due(self, now: datetime, republish_after_s: float) -> list[PendingRetry]: ...
@@ -59,14 +59,12 @@ class RetryScheduler(Protocol):
     async def mark_published(self, retry: PendingRetry, at: datetime) -> None: ...
 
 
-class TestLedger(Protocol):
-    """Per-test and per-connection bookkeeping: done tests, deletions, the current test."""
+class RunLedger(Protocol):
+    """Per-run and per-connection bookkeeping: done runs, deletions, the current run."""
 
-    __test__ = False
+    async def is_done(self, run_id: str) -> bool: ...
 
-    async def is_done(self, test_id: str) -> bool: ...
-
-    async def mark_done(self, test_id: str) -> None: ...
+    async def mark_done(self, run_id: str) -> None: ...
 
     async def is_deleted(self, connection_id: str) -> bool: ...
 
@@ -75,7 +73,7 @@ class TestLedger(Protocol):
     async def current(self, connection_id: str) -> CurrentTest | None: ...
 
     async def claim(self, current: CurrentTest) -> bool:
-        """Make ``current`` the connection's newest test, unless a newer command holds it."""
+        """Make ``current`` the connection's newest run, unless a newer command holds it."""
         ...
 
     async def forget(self, connection_id: str) -> None: ...
@@ -103,10 +101,8 @@ class SchedulerLease(Protocol):
     async def release(self) -> None: ...
 
 
-class TestMetrics(Protocol):
+class TesterMetrics(Protocol):
     """What the tester counts (labels come from fixed vocabularies only)."""
-
-    __test__ = False
 
     def test_finished(self, exchange: str, result: str, code: str, duration_s: float) -> None: ...
 

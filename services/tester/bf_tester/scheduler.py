@@ -21,10 +21,9 @@ from collections import Counter
 from bf_shared import subjects
 
 from bf_tester.domain.budget import TokenBucket
-from bf_tester.domain.model import retest_command
+from bf_tester.domain.model import derived_id, retest_command
 from bf_tester.domain.schedule import OnlineEntry, next_due_at, plan_retests
-from bf_tester.handlers import derived_id
-from bf_tester.ports import Clock, OnlineIndex, PublishPort, RetryScheduler, SchedulerLease, TestMetrics
+from bf_tester.ports import Clock, OnlineIndex, PublishPort, RetryScheduler, SchedulerLease, TesterMetrics
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class Retester:
     """The leader's periodic re-test planner: an in-memory index mirror and token buckets."""
 
     def __init__(self, *, index: OnlineIndex, publish: PublishPort, clock: Clock,
-                 settings: TesterSettings, metrics: TestMetrics) -> None:
+                 settings: TesterSettings, metrics: TesterMetrics) -> None:
         self._index = index
         self._publish = publish
         self._clock = clock

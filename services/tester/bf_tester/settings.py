@@ -17,24 +17,30 @@ DAY = 24 * 3600.0
 class TesterSettings(ServiceSettings):
     """Everything ``python -m bf_tester`` reads from the environment."""
 
-    probe_timeout_s: float = Field(20.0, gt=0, description="How long to wait for the connector's probe reply")
-    retry_max_attempts: int = Field(6, ge=1, description="Tries per test, the first included")
-    retry_base_s: float = Field(5.0, gt=0, description="Backoff ceiling of the first retry")
-    retry_cap_s: float = Field(600.0, gt=0, description="Largest backoff ceiling")
-    retry_min_s: float = Field(1.0, ge=0, description="Smallest retry delay")
-    retest_interval_s: float = Field(6 * 3600.0, gt=0, description="Periodic re-test interval of Online connections")
+    probe_timeout_s: float = Field(
+        default=20.0, gt=0, description="How long to wait for the connector's probe reply (its own deadline is 10 s)"
+    )
+    retry_max_attempts: int = Field(default=6, ge=1, description="Tries per test, the first included")
+    retry_base_s: float = Field(default=5.0, gt=0, description="Backoff ceiling of the first retry")
+    retry_cap_s: float = Field(default=600.0, gt=0, description="Largest backoff ceiling")
+    retry_min_s: float = Field(default=1.0, ge=0, description="Smallest retry delay")
+    retest_interval_s: float = Field(
+        default=6 * 3600.0, gt=0, description="Periodic re-test interval of Online connections"
+    )
     retest_budget_fraction: float = Field(
-        0.5, gt=0, le=1, description="Share of an exchange's rate limit periodic re-tests may use"
+        default=0.5, gt=0, le=1, description="Share of an exchange's rate limit periodic re-tests may use"
     )
-    expiry_warning_days: int = Field(14, ge=0, description="Warn when the key expires within this many days")
+    expiry_warning_days: int = Field(default=14, ge=0, description="Warn when the key expires within this many days")
     egress_ips: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="Platform egress IPs users must whitelist (comma separated)"
+        default=(), description="Platform egress IPs users must whitelist (BACKFUTURE_EGRESS_IPS, comma separated)"
     )
-    max_concurrent_tests: int = Field(16, ge=1, description="Tests one replica runs at once")
-    scheduler_tick_s: float = Field(1.0, gt=0, description="How often the scheduler looks for due work")
-    lease_ttl_s: float = Field(15.0, gt=0, description="Scheduler lease lifetime; refreshed every tick")
-    index_resync_s: float = Field(60.0, gt=0, description="How often the scheduler re-reads the Online index")
-    done_ttl_s: float = Field(8 * DAY, gt=0, description="How long handled test ids are remembered")
+    max_concurrent_tests: int = Field(default=16, ge=1, description="Tests one replica runs at once")
+    scheduler_tick_s: float = Field(default=1.0, gt=0, description="How often the scheduler looks for due work")
+    lease_ttl_s: float = Field(default=15.0, gt=0, description="Scheduler lease lifetime; refreshed while held")
+    index_resync_s: float = Field(
+        default=60.0, gt=0, description="How often the scheduler leader re-reads the Online index"
+    )
+    done_ttl_s: float = Field(default=8 * DAY, gt=0, description="How long handled runs and deletions are remembered")
 
     @field_validator("egress_ips", mode="before")
     @classmethod

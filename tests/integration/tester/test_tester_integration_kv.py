@@ -15,7 +15,7 @@ from bf_shared.bus import kv_bucket
 from bf_shared.messages import TestReason, TestRequested
 
 from bf_tester.adapters.kv_lease import KvLease
-from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvTestLedger, key
+from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvRunLedger, key
 from bf_tester.domain.model import CurrentTest, PendingRetry
 from bf_tester.domain.schedule import OnlineEntry
 from bf_tester.settings import TesterSettings
@@ -48,21 +48,23 @@ async def kv(nats_server: str) -> AsyncIterator[KeyValue]:
         await client.close()
 
 
-def retry_of(cmd: TestRequested, test_id: str) -> PendingRetry:
-    return PendingRetry(command=cmd.model_copy(update={"test_id": test_id, "reason": TestReason.RETRY}), due_at=cmd.occurred_at)
+def retry_of(cmd: TestRequested, attempt: int) -> PendingRetry:
+    retry = cmd.model_copy(update={"attempt": attempt, "reason": TestReason.RETRY})
+    return PendingRetry(command=retry, due_at=cmd.occurred_at)
 
 
 async def test_retry_scheduler_replaces_and_cancels_only_its_own_retry(kv: KeyValue) -> None:
     store = KvRetryScheduler(kv)
-    assert await store.schedule(retry_of(T0_CMD, "r1"))
-    assert not await store.schedule(retry_of(T0_CMD, "r2"), replacing="other")
-    assert await store.schedule(retry_of(T0_CMD, "r2"), replacing="r1")
-    await store.cancel("c-kv", only="r1")  # stale: r2 stays
+    second, third = retry_of(T0_CMD, 2), retry_of(T0_CMD, 3)
+    assert await store.schedule(second)
+    assert not await store.schedule(third, replacing="another-run")
+    assert await store.schedule(third, replacing=second.run_id)
+    await store.cancel("c-kv", only=second.run_id)  # stale: the third attempt stays
     pending = await store.pending("c-kv")
-    assert pending is not None and pending.command.test_id == "r2"
+    assert pending is not None and pending.command.attempt == 3
 
     due = await store.due(T0_CMD.occurred_at, republish_after_s=60)
-    assert [r.command.test_id for r in due] == ["r2"]
+    assert [r.run_id for r in due] == [third.run_id]
     await store.mark_published(due[0], T0_CMD.occurred_at)
     assert await store.due(T0_CMD.occurred_at, republish_after_s=60) == []
     assert len(await store.due(T0_CMD.occurred_at + timedelta(seconds=61), republish_after_s=60)) == 1
@@ -73,7 +75,7 @@ async def test_retry_scheduler_replaces_and_cancels_only_its_own_retry(kv: KeyVa
 
 
 async def test_ledger_claims_in_stream_order_and_markers_expire(kv: KeyValue) -> None:
-    ledger = KvTestLedger(kv, marker_ttl_s=1.0)
+    ledger = KvRunLedger(kv, marker_ttl_s=1.0)  # markers are keyed by run id; any string will do
     newer = T0_CMD.model_copy(update={"test_id": "newer"})
     older = T0_CMD.model_copy(update={"test_id": "older"})
     assert await ledger.claim(CurrentTest(command=newer, sequence=20))

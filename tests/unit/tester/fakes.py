@@ -29,8 +29,8 @@ from bf_tester.ports import (
     PublishPort,
     RetryScheduler,
     SchedulerLease,
-    TestLedger,
-    TestMetrics,
+    RunLedger,
+    TesterMetrics,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -187,14 +187,14 @@ class FakeRetryScheduler(RetryScheduler):
 
     async def schedule(self, retry: PendingRetry, *, replacing: str | None = None) -> bool:
         current = self.retries.get(retry.connection_id)
-        if replacing is not None and (current is None or current.command.test_id != replacing):
+        if replacing is not None and (current is None or current.run_id != replacing):
             return False
         self.retries[retry.connection_id] = retry
         return True
 
     async def cancel(self, connection_id: str, *, only: str | None = None) -> None:
         current = self.retries.get(connection_id)
-        if current is not None and (only is None or current.command.test_id == only):
+        if current is not None and (only is None or current.run_id == only):
             del self.retries[connection_id]
 
     async def due(self, now: datetime, republish_after_s: float) -> list[PendingRetry]:
@@ -202,21 +202,21 @@ class FakeRetryScheduler(RetryScheduler):
 
     async def mark_published(self, retry: PendingRetry, at: datetime) -> None:
         current = self.retries.get(retry.connection_id)
-        if current is not None and current.command.test_id == retry.command.test_id:
+        if current is not None and current.run_id == retry.run_id:
             self.retries[retry.connection_id] = current.model_copy(update={"published_at": at})
 
 
-class FakeLedger(TestLedger):
+class FakeLedger(RunLedger):
     def __init__(self) -> None:
         self.done: set[str] = set()
         self.deleted: set[str] = set()
         self.currents: dict[str, CurrentTest] = {}
 
-    async def is_done(self, test_id: str) -> bool:
-        return test_id in self.done
+    async def is_done(self, run_id: str) -> bool:
+        return run_id in self.done
 
-    async def mark_done(self, test_id: str) -> None:
-        self.done.add(test_id)
+    async def mark_done(self, run_id: str) -> None:
+        self.done.add(run_id)
 
     async def is_deleted(self, connection_id: str) -> bool:
         return connection_id in self.deleted
@@ -229,9 +229,7 @@ class FakeLedger(TestLedger):
 
     async def claim(self, current: CurrentTest) -> bool:
         held = self.currents.get(current.command.connection_id)
-        if held is not None and held.command.test_id != current.command.test_id and held.is_newer_than_me(
-            current.sequence
-        ):
+        if held is not None and held.run_id != current.run_id and held.is_newer_than_me(current.sequence):
             return False
         self.currents[current.command.connection_id] = current
         return True
@@ -284,7 +282,7 @@ class FakeLease(SchedulerLease):
             del self.store["lease"]
 
 
-class FakeMetrics(TestMetrics):
+class FakeMetrics(TesterMetrics):
     def __init__(self) -> None:
         self.finished: list[tuple[str, str, str, float]] = []
         self.retries: list[str] = []

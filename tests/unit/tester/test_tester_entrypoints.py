@@ -11,6 +11,7 @@ from bf_shared.bus import COMMANDS, EVENTS, make_broker, publish
 from bf_shared.messages import ConnectionDeleted, ProbeReply, ProbeRequest, TestReason
 
 from bf_tester.adapters.nats_bus import NatsProbe, NatsPublisher
+from bf_tester.domain.model import run_id
 from bf_tester.entrypoints.consumers import Deps, register
 from bf_tester.settings import TesterSettings
 
@@ -63,7 +64,7 @@ async def test_command_to_verdict_to_online_index_in_memory() -> None:
 
         assert len(events) == 2  # started, passed
         assert events[1]["result"]["status"] == "passed"
-        assert await deps.ledger.is_done(cmd.test_id)
+        assert await deps.ledger.is_done(run_id(cmd))
         # The tester's own TestPassed reached its index consumer.
         entry = await deps.index.get(cmd.connection_id)
         assert entry is not None and entry.template.test_id == cmd.test_id

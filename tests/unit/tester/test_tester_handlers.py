@@ -21,6 +21,7 @@ from bf_shared.messages import (
     TestStarted,
 )
 
+from bf_tester.domain.model import run_id
 from bf_tester.handlers import handle_connection_deleted, handle_test_requested
 from bf_tester.scheduler import publish_due_retries
 from bf_tester.settings import TesterSettings
@@ -111,11 +112,11 @@ async def test_started_then_passed() -> None:
     assert passed.result.status == "passed" and passed.result.test_id == cmd.test_id
     assert (passed.connection_id, passed.user_id, passed.exchange) == (cmd.connection_id, cmd.user_id, cmd.exchange)
     # Derived message ids: a redelivered handling republishes the same ids (JetStream de-duplicates).
-    assert started.message_id == f"{cmd.test_id}.started" and passed.message_id == f"{cmd.test_id}.verdict"
+    assert started.message_id == f"{cmd.test_id}.1.started" and passed.message_id == f"{cmd.test_id}.1.verdict"
     (probe_req,) = world.probe.requests
     assert (probe_req.test_id, probe_req.connection_id, probe_req.markets) == (cmd.test_id, cmd.connection_id, cmd.markets)
     assert world.probe.timeouts == [7.0]
-    assert await world.ledger.is_done(cmd.test_id)
+    assert await world.ledger.is_done(run_id(cmd))
     assert world.scheduler.retries == {}
     assert world.metrics.finished == [("mexc", "passed", "none", 0.0)]
 
@@ -131,7 +132,9 @@ async def test_exchange_down_fails_and_schedules_a_retry() -> None:
     pending = world.scheduler.retries[cmd.connection_id]
     assert failed.result.next_retry_at == pending.due_at == T0 + timedelta(seconds=0.5 * 10.0)
     retry = pending.command
-    assert retry.reason == TestReason.RETRY and retry.attempt == 2 and retry.test_id != cmd.test_id
+    # The retry is the next attempt of the same test: the user follows one test id.
+    assert retry.reason == TestReason.RETRY and retry.attempt == 2 and retry.test_id == cmd.test_id
+    assert retry.message_id == f"{cmd.test_id}.2.requested"
     assert (retry.connection_id, retry.markets, retry.withdraw_attested, retry.key_reused) == (
         cmd.connection_id, cmd.markets, True, "same_user",
     )
@@ -151,7 +154,8 @@ async def test_retry_after_down_then_up_passes_without_user_action() -> None:
 
     first, second = world.verdicts()
     assert first.result.status == "failed" and second.result.status == "passed"
-    assert second.result.attempt == 2 and second.result.test_id == retry.test_id
+    assert second.result.attempt == 2 and second.result.test_id == first.result.test_id
+    assert second.message_id == f"{first.result.test_id}.2.verdict" != first.message_id
     assert world.scheduler.retries == {}  # nothing left pending
 
 
@@ -194,11 +198,11 @@ async def test_crash_before_the_verdict_reruns_with_the_same_message_ids() -> No
     world.publish.publish = flaky  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):
         await world.handle(cmd, sequence=3)
-    assert not await world.ledger.is_done(cmd.test_id)
+    assert not await world.ledger.is_done(run_id(cmd))
 
     await world.handle(cmd, sequence=3)  # the redelivery
     ids = [m.message_id for _, m in world.publish.sent]
-    assert ids == [f"{cmd.test_id}.started", f"{cmd.test_id}.started", f"{cmd.test_id}.verdict"]
+    assert ids == [f"{cmd.test_id}.1.started", f"{cmd.test_id}.1.started", f"{cmd.test_id}.1.verdict"]
 
 
 async def test_connector_not_answering_is_retryable_platform_trouble() -> None:
@@ -259,7 +263,8 @@ async def test_a_manual_test_supersedes_a_pending_retry() -> None:
 
     assert [v.result.test_id for v in world.verdicts()][-1] == manual.test_id
     assert len(world.verdicts()) == 2
-    assert stale_retry.test_id not in [r.test_id for r in world.probe.requests]
+    assert len(world.probe.requests) == 2  # the stale retry never probed
+    assert await world.ledger.is_done(run_id(stale_retry))
     assert world.metrics.superseded_count == 1
 
 
@@ -279,7 +284,7 @@ async def test_an_older_command_arriving_after_a_newer_one_is_skipped() -> None:
     await world.handle(newer, sequence=10)
     await world.handle(older, sequence=9)
     assert [r.test_id for r in world.probe.requests] == [newer.test_id]
-    assert await world.ledger.is_done(older.test_id)
+    assert await world.ledger.is_done(run_id(older))
 
 
 async def test_a_test_overtaken_while_running_drops_its_verdict() -> None:
@@ -300,7 +305,7 @@ async def test_a_test_overtaken_while_running_drops_its_verdict() -> None:
     await world.handle(older, sequence=1)
 
     assert [v.result.test_id for v in world.verdicts()] == [newer.test_id]
-    assert await world.ledger.is_done(older.test_id)
+    assert await world.ledger.is_done(run_id(older))
 
 
 async def test_deleted_connection_cancels_retries_and_drops_later_tests() -> None:

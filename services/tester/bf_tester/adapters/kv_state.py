@@ -63,13 +63,13 @@ async def snapshot(kv: KeyValue, pattern: str, model: type[M]) -> list[M]:
     out: list[M] = []
     try:
         while True:
-            entry = await watcher.updates(timeout=5.0)
+            entry = await watcher.updates(timeout=5.0)  # type: ignore[no-untyped-call]
             if entry is None:
                 break
             if entry.value:
                 out.append(model.model_validate_json(entry.value))
     finally:
-        await watcher.stop()
+        await watcher.stop()  # type: ignore[no-untyped-call]
     return out
 
 
@@ -92,19 +92,19 @@ class KvRetryScheduler:
             return True
         for _ in range(_CAS_TRIES):
             found = await read(self._kv, k, PendingRetry)
-            if found is None or found[0].command.test_id != replacing:
+            if found is None or found[0].run_id != replacing:
                 return False
             if await write(self._kv, k, retry, found[1]):
                 return True
         return False
 
     async def cancel(self, connection_id: str, *, only: str | None = None) -> None:
-        """Delete the pending retry (when ``only``: if it still has that test id)."""
+        """Delete the pending retry (when ``only``: if it still is that run)."""
         k = key("retry", connection_id)
         found = await read(self._kv, k, PendingRetry)
         if found is None:
             return
-        if only is not None and found[0].command.test_id != only:
+        if only is not None and found[0].run_id != only:
             return
         try:
             await self._kv.delete(k, last=found[1] if only is not None else None)
@@ -120,15 +120,13 @@ class KvRetryScheduler:
         """Record the publication, unless the retry was replaced or cancelled meanwhile."""
         k = key("retry", retry.connection_id)
         found = await read(self._kv, k, PendingRetry)
-        if found is None or found[0].command.test_id != retry.command.test_id:
+        if found is None or found[0].run_id != retry.run_id:
             return
         await write(self._kv, k, found[0].model_copy(update={"published_at": at}), found[1])
 
 
-class KvTestLedger:
-    """:class:`bf_tester.ports.TestLedger` on ``done.*``, ``deleted.*`` and ``current.*`` keys."""
-
-    __test__ = False
+class KvRunLedger:
+    """:class:`bf_tester.ports.RunLedger` on ``done.*``, ``deleted.*`` and ``current.*`` keys."""
 
     def __init__(self, kv: KeyValue, *, marker_ttl_s: float) -> None:
         self._kv = kv
@@ -147,13 +145,13 @@ class KvTestLedger:
         except KeyWrongLastSequenceError:
             pass  # already marked
 
-    async def is_done(self, test_id: str) -> bool:
-        """True when the test was fully handled."""
-        return await self._exists(key("done", test_id))
+    async def is_done(self, run_id: str) -> bool:
+        """True when the run was fully handled."""
+        return await self._exists(key("done", run_id))
 
-    async def mark_done(self, test_id: str) -> None:
-        """Remember the test as handled (for ``marker_ttl_s``)."""
-        await self._mark(key("done", test_id))
+    async def mark_done(self, run_id: str) -> None:
+        """Remember the run as handled (for ``marker_ttl_s``)."""
+        await self._mark(key("done", run_id))
 
     async def is_deleted(self, connection_id: str) -> bool:
         """True when the connection was deleted."""
@@ -175,7 +173,7 @@ class KvTestLedger:
             found = await read(self._kv, k, CurrentTest)
             if found is not None:
                 held, revision = found
-                if held.command.test_id != current.command.test_id and held.is_newer_than_me(current.sequence):
+                if held.run_id != current.run_id and held.is_newer_than_me(current.sequence):
                     return False
                 if await write(self._kv, k, current, revision):
                     return True

@@ -25,10 +25,8 @@ def code_label(code: str) -> str:
     return code if code in _CODES or code == "none" else "other"
 
 
-class PrometheusTestMetrics:
-    """:class:`bf_tester.ports.TestMetrics` on prometheus_client."""
-
-    __test__ = False
+class PrometheusTesterMetrics:
+    """:class:`bf_tester.ports.TesterMetrics` on prometheus_client."""
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self.tests = Counter(

@@ -97,7 +97,7 @@ class TokenBucket(Frozen):
     """A token bucket as a value: :meth:`take` returns the new bucket (pure)."""
 
     rate_per_s: float = Field(gt=0)
-    capacity: float = Field(1.0, gt=0)
+    capacity: float = Field(default=1.0, gt=0)
     tokens: float = 1.0
     updated_at_s: float = 0.0  # monotonic seconds
 

@@ -1,20 +1,39 @@
 """The tester's own state, as values (stored as JSON in KV ``bf_tester``).
 
+A test keeps its ``test_id`` across automatic retries; each retry is the next ``attempt``.
+One *run* is one attempt of one test: :func:`run_id` names it.
+
 | key | value | purpose |
 |---|---|---|
 | ``retry.<connection_id>`` | :class:`PendingRetry` | the one retry due for a connection (survives restarts) |
 | ``current.<connection_id>`` | :class:`CurrentTest` | the newest test of a connection; older ones are superseded |
 | ``online.<connection_id>`` | :class:`~bf_tester.domain.schedule.OnlineEntry` | the periodic re-test index |
-| ``done.<test_id>`` | empty, with a TTL | tests fully handled (idempotent redelivery) |
+| ``done.<test_id>-<attempt>`` | empty, with a TTL | attempts fully handled (idempotent redelivery) |
 | ``deleted.<connection_id>`` | empty, with a TTL | connections deleted: never test or retry them again |
 | ``lease.scheduler`` | :class:`Lease` | which replica runs the scheduler loop |
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from bf_shared.messages import Frozen, TestReason, TestRequested
+
+
+def derived_id(*parts: str) -> str:
+    """A deterministic id from ``parts`` (a re-run of the same step derives the same id)."""
+    return hashlib.sha256(".".join(parts).encode()).hexdigest()[:32]
+
+
+def run_id(cmd: TestRequested) -> str:
+    """The name of one attempt of one test (``<test_id>-<attempt>``)."""
+    return f"{cmd.test_id}-{cmd.attempt}"
+
+
+def message_id(cmd: TestRequested, what: str) -> str:
+    """A message id derived from the run: a redelivered handling publishes the same ids."""
+    return f"{cmd.test_id}.{cmd.attempt}.{what}"
 
 
 class PendingRetry(Frozen):
@@ -29,6 +48,11 @@ class PendingRetry(Frozen):
         """The connection the retry is for."""
         return self.command.connection_id
 
+    @property
+    def run_id(self) -> str:
+        """The run the retry starts."""
+        return run_id(self.command)
+
     def is_due(self, now: datetime, republish_after_s: float) -> bool:
         """Due and not yet published, or published so long ago that it must have been lost."""
         if self.due_at > now:
@@ -39,10 +63,15 @@ class PendingRetry(Frozen):
 
 
 class CurrentTest(Frozen):
-    """The newest test of a connection. ``sequence`` orders commands (stream sequence)."""
+    """The newest run of a connection. ``sequence`` orders commands (stream sequence)."""
 
     command: TestRequested
     sequence: int | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run that holds the connection."""
+        return run_id(self.command)
 
     def is_newer_than_me(self, sequence: int | None) -> bool:
         """True when this record was claimed by a command that came after ``sequence``."""
@@ -62,27 +91,15 @@ class Lease(Frozen):
         return self.holder != me and self.expires_at > now
 
 
-def retry_command(failed: TestRequested, *, test_id: str, occurred_at: datetime) -> TestRequested:
-    """The command of the next attempt: same connection and context, ``reason=retry``."""
-    return failed.model_copy(
-        update={
-            "test_id": test_id,
-            "message_id": f"{test_id}.requested",
-            "occurred_at": occurred_at,
-            "reason": TestReason.RETRY,
-            "attempt": failed.attempt + 1,
-        }
-    )
+def retry_command(failed: TestRequested, *, occurred_at: datetime) -> TestRequested:
+    """The next attempt of the same test: same test id and context, ``reason=retry``."""
+    nxt = failed.model_copy(update={"occurred_at": occurred_at, "reason": TestReason.RETRY, "attempt": failed.attempt + 1})
+    return nxt.model_copy(update={"message_id": message_id(nxt, "requested")})
 
 
 def retest_command(template: TestRequested, *, test_id: str, occurred_at: datetime) -> TestRequested:
     """A periodic re-test: the connection's last command, fresh id, ``reason=periodic``."""
-    return template.model_copy(
-        update={
-            "test_id": test_id,
-            "message_id": f"{test_id}.requested",
-            "occurred_at": occurred_at,
-            "reason": TestReason.PERIODIC,
-            "attempt": 1,
-        }
+    fresh = template.model_copy(
+        update={"test_id": test_id, "occurred_at": occurred_at, "reason": TestReason.PERIODIC, "attempt": 1}
     )
+    return fresh.model_copy(update={"message_id": message_id(fresh, "requested")})

@@ -27,10 +27,10 @@ RandomSource = Callable[[], float]
 class RetryPolicy(Frozen):
     """Bounded exponential backoff with full jitter."""
 
-    max_attempts: int = Field(6, ge=1, description="Tries in total, the first one included")
-    base_s: float = Field(5.0, gt=0, description="Backoff ceiling of the first retry")
-    cap_s: float = Field(600.0, gt=0, description="Largest backoff ceiling")
-    min_s: float = Field(1.0, ge=0, description="Smallest delay, whatever the jitter")
+    max_attempts: int = Field(default=6, ge=1, description="Tries in total, the first one included")
+    base_s: float = Field(default=5.0, gt=0, description="Backoff ceiling of the first retry")
+    cap_s: float = Field(default=600.0, gt=0, description="Largest backoff ceiling")
+    min_s: float = Field(default=1.0, ge=0, description="Smallest delay, whatever the jitter")
 
     def ceiling_s(self, attempt: int) -> float:
         """The largest jittered delay after a failed ``attempt`` (1-based)."""

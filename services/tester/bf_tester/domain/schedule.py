@@ -56,7 +56,7 @@ class OnlineEntry(Frozen):
     template: TestRequested
     last_passed_at: datetime
     next_due_at: datetime
-    retests_published: int = Field(0, ge=0)
+    retests_published: int = Field(default=0, ge=0)
 
 
 def plan_retests(

@@ -37,8 +37,8 @@ from bf_tester.ports import (
     ProbePort,
     PublishPort,
     RetryScheduler,
-    TestLedger,
-    TestMetrics,
+    RunLedger,
+    TesterMetrics,
 )
 from bf_tester.settings import TesterSettings
 
@@ -57,12 +57,12 @@ class Deps:
     probe: ProbePort
     publish: PublishPort
     scheduler: RetryScheduler
-    ledger: TestLedger
+    ledger: RunLedger
     index: OnlineIndex
     clock: Clock
     settings: TesterSettings
     rand: RandomSource
-    metrics: TestMetrics
+    metrics: TesterMetrics
 
 
 def stream_sequence(msg: NatsMessage) -> int | None:
