@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from bf_shared.masking import mask_api_key
 
+from bf_shared.masking import mask_api_key
 from bf_sim.auth import RawRequest, decoded_params
 from bf_sim.config import Conditions
 from bf_sim.errors import SimError, gateway_error
