@@ -127,3 +127,14 @@ async def test_kv_down_on_read_is_503(client: httpx.AsyncClient, gw: InMemoryGat
     r = await client.get(f"{API}/connections", headers=alice)
 
     assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
+
+
+async def test_the_user_store_down_is_503_not_500(client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers) -> None:
+    gw.users_kv.fail_reads = True
+    gw.revoked_kv.fail_reads = True
+
+    login = await client.post(f"{API}/auth/login", json={"email": "alice@example.com", "password": "correct horse battery"})
+    me = await client.get(f"{API}/me", headers=alice)
+
+    assert login.status_code == me.status_code == 503
+    assert me.json()["error"]["code"] == "unavailable"

@@ -18,6 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bf_shared.vault import VaultError
+
+from bf_gateway.adapters.kv import KvError
+from bf_gateway.adapters.publisher import PublishFailed
 from bf_gateway.domain.commands import RULE_ERROR
 from bf_gateway.domain.errors import (
     Conflict,
@@ -131,6 +135,14 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, "http_error", message, headers=exc.headers)
 
 
+async def _dependency_down(_: Request, exc: Exception) -> JSONResponse:
+    # Handlers translate these where they can say what was (not) done; this is the net below.
+    log.warning("a dependency failed while handling a request: %s", type(exc).__name__)
+    return error_response(
+        503, "unavailable", "A platform service is unavailable. Try again in a moment.", headers={"Retry-After": "5"}
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     # Type and frames only: an exception's text (a pydantic error, say) could quote a secret.
     frames = " <- ".join(f"{f.name}@{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
@@ -143,4 +155,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in (KvError, VaultError, PublishFailed):
+        app.add_exception_handler(unavailable, _dependency_down)
     app.add_exception_handler(Exception, _unexpected)
