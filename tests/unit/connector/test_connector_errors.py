@@ -63,6 +63,8 @@ MEXC_CASES = [
     (418, SPOT, "", {"Retry-After": "120"}, ErrorCode.RATE_LIMITED, None),
     (503, SPOT, {"code": 500, "message": "Under maintenance, please try again later"}, {},
      ErrorCode.EXCHANGE_UNAVAILABLE, "500"),
+    (200, SPOT, {"code": 500, "msg": "Under maintenance, please try again later"}, {},
+     ErrorCode.EXCHANGE_UNAVAILABLE, "500"),
     (403, SPOT, HTML_403, {}, ErrorCode.EXCHANGE_UNAVAILABLE, None),
     (502, SPOT, HTML_502, {}, ErrorCode.EXCHANGE_UNAVAILABLE, None),
     (404, SPOT, {"code": 404, "msg": "Not Found"}, {}, "not_supported", "404"),

@@ -42,8 +42,8 @@ class Capabilities(Frozen):
     """What a venue can tell or do, declared once per exchange file."""
 
     futures: bool
-    #: Whether a permission endpoint exists: "confirmed" (documented and verified),
-    #: "unconfirmed" (used with a fallback), or "none".
+    #: Whether a permission endpoint exists: "confirmed" (documented by the exchange),
+    #: "unconfirmed" (used, with a fallback when it does not answer), or "none".
     introspection: Literal["confirmed", "unconfirmed", "none"]
     #: A spot test-order endpoint exists (the trade probe runs only then).
     spot_test_order: bool

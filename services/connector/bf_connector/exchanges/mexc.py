@@ -48,6 +48,10 @@ SPOT_CODES: CodeTable = {
     "700003": ErrorCode.CLOCK_SKEW,  # timestamp outside recvWindow
     "700006": ErrorCode.IP_NOT_ALLOWED,  # IP [x] not in the ip white list
     "700007": "permission_denied",  # no permission to access the endpoint
+    # MEXC's own server-error codes, also sent in bodies (maintenance answers carry 500).
+    "500": ErrorCode.EXCHANGE_UNAVAILABLE,
+    "501": ErrorCode.EXCHANGE_UNAVAILABLE,
+    "503": ErrorCode.EXCHANGE_UNAVAILABLE,
 }
 
 #: Futures: HTTP 200 (or 429) with ``{"success": false, "code": int, "message": str}``.
