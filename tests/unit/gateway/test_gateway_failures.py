@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 
 from bf_shared import subjects
+from bf_shared.vault import Credentials, FakeVault, VaultUnavailable
 
+from bf_gateway.bootstrap import create_app
 from bf_gateway.testing import InMemoryGateway
 
 from .conftest import API, SECRET, Headers, mexc_body, nothing_about_connections_stored
@@ -138,3 +140,23 @@ async def test_the_user_store_down_is_503_not_500(client: httpx.AsyncClient, gw:
 
     assert login.status_code == me.status_code == 503
     assert me.json()["error"]["code"] == "unavailable"
+
+
+class _WriteThenTimeoutVault(FakeVault):
+    """Stores the secret, then reports a timeout: the caller cannot know the write landed."""
+
+    async def put(self, connection_id: str, credentials: Credentials) -> int:
+        await super().put(connection_id, credentials)
+        raise VaultUnavailable("vault unavailable: ReadTimeout")
+
+
+async def test_a_vault_write_that_times_out_is_undone_in_case_it_landed() -> None:
+    gw = InMemoryGateway(vault=_WriteThenTimeoutVault(can_read=False))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(gw.deps)), base_url="http://t") as c:
+        await c.post(f"{API}/auth/register", json={"email": "a@example.com", "password": "correct horse battery"})
+        token = (await c.post(f"{API}/auth/login", json={"email": "a@example.com", "password": "correct horse battery"})).json()["access_token"]
+
+        r = await c.post(f"{API}/connections", headers={"Authorization": f"Bearer {token}"}, json=mexc_body())
+
+    assert r.status_code == 503
+    assert nothing_about_connections_stored(gw)

@@ -157,8 +157,14 @@ async def add_connection(cmd: AddConnection, user_id: str, deps: ConnectionDeps)
             with _unavailable("nothing was saved"):
                 fingerprint = await deps.vault.fingerprint(api_key)
                 owners = await deps.fingerprints.owners(fingerprint)
-                connection_id = deps.new_id()
+            connection_id = deps.new_id()
+            try:
                 version = await deps.vault.put(connection_id, credentials)
+            except VaultError:
+                # A write that timed out may still have landed: do not leave it behind.
+                with contextlib.suppress(Exception):
+                    await deps.vault.destroy(connection_id)
+                raise Unavailable("The secret store is unavailable; nothing was saved. Try again in a moment.") from None
             test_id = deps.new_id()
             view = new_view(
                 connection_id=connection_id,
