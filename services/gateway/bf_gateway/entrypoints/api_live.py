@@ -10,7 +10,9 @@ Auth: ``Authorization: Bearer <token>``, or ``?access_token=<token>`` because a 
 * ``progress`` — a per-check progress object published on ``bf.progress.<connection_id>.>``;
 * ``connection-deleted`` — ``{connection_id}``; the stream then ends.
 
-Idle streams get a ``: ping`` comment every 15 s so proxies keep them open.
+Idle streams get a ``: ping`` comment every 15 s so proxies keep them open. A reconnecting
+client (``Last-Event-ID``) starts again from a fresh ``connection`` snapshot: the snapshot
+holds everything the missed events would have changed.
 """
 
 from __future__ import annotations
