@@ -34,7 +34,7 @@ import re
 from decimal import ROUND_CEILING, Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator, model_validator
 
 Market = Literal["spot", "futures"]
 RiskLevel = Literal["conservative", "moderate", "aggressive"]
@@ -102,27 +102,35 @@ class StrategyParams(_Frozen):
     @field_validator("pairs")
     @classmethod
     def _pairs_well_formed(cls, pairs: tuple[str, ...]) -> tuple[str, ...]:
+        # Messages never repeat the rejected text: it is client input.
         for pair in pairs:
             if not PAIR_RE.match(pair):
-                raise ValueError(f"pair {pair!r} is not of the form BASE/QUOTE (e.g. BTC/USDT)")
+                raise ValueError("each pair must be of the form BASE/QUOTE in capitals (e.g. BTC/USDT)")
         if len(set(pairs)) != len(pairs):
             raise ValueError("pairs must not repeat")
         # One quote currency, so that the margin limit is one amount of one currency.
         quotes = {p.split("/")[1] for p in pairs}
         if len(quotes) > 1:
-            raise ValueError(f"all pairs must share one quote currency, got {sorted(quotes)}")
+            raise ValueError(f"all pairs must share one quote currency, got {', '.join(sorted(quotes))}")
         return pairs
 
-    @model_validator(mode="after")
-    def _consistent(self) -> StrategyParams:
-        if self.margin_limit_quote < self.base_order_quote:
+    @field_validator("margin_limit_quote")
+    @classmethod
+    def _at_least_one_base_order(cls, margin: Decimal, info: ValidationInfo) -> Decimal:
+        base = info.data.get("base_order_quote")
+        if base is not None and margin < base:
             raise ValueError(
-                f"margin_limit_quote ({self.margin_limit_quote}) is below one base order "
-                f"({self.base_order_quote}): the strategy could never open a position"
+                f"margin_limit_quote ({margin:f}) is below one base order ({base:f}): "
+                "the strategy could never open a position"
             )
-        if self.leverage != 1 and self.market != "futures":
+        return margin
+
+    @field_validator("leverage")
+    @classmethod
+    def _futures_only(cls, leverage: int, info: ValidationInfo) -> int:
+        if leverage != 1 and info.data.get("market") != "futures":
             raise ValueError("leverage applies to futures only")
-        return self
+        return leverage
 
     @property
     def quote(self) -> str:

@@ -44,6 +44,7 @@ from bf_gateway.handlers.connections import ConnectionDeps
 from bf_gateway.handlers.projector import ProjectorDeps
 from bf_gateway.metrics import GatewayMetrics
 from bf_gateway.notifications.router import router as notifications_router
+from bf_gateway.strategies import router as strategies_router
 from bf_gateway.web.router import router as web_router
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ def create_app(
     app.include_router(api_live.router)
     app.include_router(notifications_router)
     app.include_router(audit_router)
+    app.include_router(strategies_router)
     app.include_router(web_router)
     # Added last = outermost: the metrics see every answer, 413s included.
     app.add_middleware(BodyLimit, limit=max_body)
