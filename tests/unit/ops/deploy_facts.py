@@ -50,7 +50,7 @@ def runnable_services() -> list[str]:
 
 def _settings_classes(package: str) -> list[type[BaseSettings]]:
     found: list[type[BaseSettings]] = []
-    for module_name in (f"{package}.settings", f"{package}.bootstrap", f"{package}.config"):
+    for module_name in (f"{package}.settings", f"{package}.bootstrap", f"{package}.config", f"{package}.notifications.bus"):
         if importlib.util.find_spec(module_name) is None:
             continue
         module = importlib.import_module(module_name)
