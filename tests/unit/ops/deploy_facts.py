@@ -51,7 +51,10 @@ def runnable_services() -> list[str]:
 def _settings_classes(package: str) -> list[type[BaseSettings]]:
     found: list[type[BaseSettings]] = []
     for module_name in (f"{package}.settings", f"{package}.bootstrap", f"{package}.config", f"{package}.notifications.bus"):
-        if importlib.util.find_spec(module_name) is None:
+        try:
+            if importlib.util.find_spec(module_name) is None:
+                continue
+        except ModuleNotFoundError:  # the parent package does not exist in this service
             continue
         module = importlib.import_module(module_name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
