@@ -13,6 +13,9 @@ from typing import NamedTuple
 
 from bf_shared.codes import TEXTS
 
+# The test checks' labels and outcome lines live beside this module (same languages).
+from bf_gateway.i18n_checks import CHECKS as CHECKS, CheckText as CheckText, check_label as check_label
+
 SUPPORTED = ("en", "fr", "bg")
 DEFAULT = "en"
 
