@@ -15,6 +15,7 @@ import socket
 import uuid
 
 from faststream import FastStream
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from nats.js.kv import KeyValue
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -26,7 +27,7 @@ from bf_shared.ops import OpsServer
 
 from bf_tester.adapters.clock import SystemClock
 from bf_tester.adapters.kv_lease import KvLease
-from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvRunLedger
+from bf_tester.adapters.kv_state import KvRetestIndex, KvRetryScheduler, KvRunLedger
 from bf_tester.adapters.metrics import PrometheusTesterMetrics
 from bf_tester.adapters.nats_bus import NatsProbe, NatsPublisher
 from bf_tester.entrypoints.consumers import Deps, register
@@ -71,7 +72,12 @@ class TesterService:
 
     async def ready(self) -> bool:
         """True once consuming, while the bus connection is up."""
-        return self._ready and self.broker.connection is not None and self.broker.connection.is_connected
+        if not self._ready:
+            return False
+        try:
+            return bool(self.broker.connection.is_connected)
+        except IncorrectState:  # not connected (yet, or any more)
+            return False
 
     async def open(self) -> None:
         """Connect, create streams and the state bucket, attach the consumers (not started)."""
@@ -84,7 +90,7 @@ class TesterService:
             publish=NatsPublisher(self.broker),
             scheduler=KvRetryScheduler(self.kv),
             ledger=KvRunLedger(self.kv, marker_ttl_s=self.settings.done_ttl_s),
-            index=KvOnlineIndex(self.kv),
+            index=KvRetestIndex(self.kv),
             clock=self.clock,
             settings=self.settings,
             rand=self._rand.random,

@@ -17,15 +17,16 @@ Running a test (:func:`handle_test_requested`):
    run starts again; every message id is derived from test id and attempt, so JetStream
    drops the re-published duplicates.
 
-The Online index for periodic re-tests is kept from the tester's own events
-(:func:`handle_test_passed`, :func:`handle_test_failed`) and ``ConnectionDeleted``.
+The re-test index is kept from the tester's own events (:func:`handle_test_passed`,
+:func:`handle_test_failed`) and ``ConnectionDeleted``: Online connections are re-tested
+periodically, and so are connections an outage left failed once their retries ran out.
 """
 
 from __future__ import annotations
 
 import logging
 from bf_shared import subjects
-from bf_shared.codes import ErrorCode
+from bf_shared.codes import ErrorCode, should_retry
 from bf_shared.messages import (
     ConnectionDeleted,
     ProbeError,
@@ -41,11 +42,11 @@ from bf_shared.messages import (
 from bf_tester.domain.facts import CONNECTOR_UNREACHABLE
 from bf_tester.domain.model import CurrentTest, PendingRetry, message_id, retry_command, run_id
 from bf_tester.domain.retry import RandomSource, retry_after_s
-from bf_tester.domain.schedule import OnlineEntry, next_due_at
+from bf_tester.domain.schedule import RetestEntry, RetestKind, next_due_at
 from bf_tester.domain.verdict import judge
 from bf_tester.ports import (
     Clock,
-    OnlineIndex,
+    RetestIndex,
     ProbePort,
     ProbeUnavailable,
     PublishPort,
@@ -188,35 +189,60 @@ async def handle_test_requested(
     metrics.test_finished(cmd.exchange, result.status, code or "none", clock.monotonic() - started_mono)
 
 
-async def handle_test_passed(
-    event: TestPassed, *, index: OnlineIndex, ledger: RunLedger, settings: TesterSettings
+async def _index(
+    event: TestPassed | TestFailed,
+    kind: RetestKind,
+    *,
+    index: RetestIndex,
+    ledger: RunLedger,
+    settings: TesterSettings,
 ) -> None:
-    """Index the connection as Online; its next re-test falls on its slot."""
+    """Put the connection in the re-test index as ``kind``, unless the event is stale."""
     if await ledger.is_deleted(event.connection_id):
         return
     current = await ledger.current(event.connection_id)
     if current is None:
-        log.warning("passed test %s has no command on record; not indexed", event.result.test_id)
+        log.warning("test %s has no command on record; not indexed", event.result.test_id)
         return
     finished = event.result.finished_at
     existing = await index.get(event.connection_id)
-    if existing is not None and existing.last_passed_at >= finished:
+    if existing is not None and existing.last_verdict_at >= finished:
         return  # an older verdict delivered late
     await index.put(
-        OnlineEntry(
+        RetestEntry(
             connection_id=event.connection_id,
             exchange=event.exchange,
+            kind=kind,
             template=current.command,
-            last_passed_at=finished,
-            next_due_at=next_due_at(event.connection_id, settings.retest_interval_s, finished),
+            last_verdict_at=finished,
+            next_due_at=next_due_at(event.connection_id, settings.retest_interval_for(kind), finished),
         )
     )
 
 
-async def handle_test_failed(event: TestFailed, *, index: OnlineIndex) -> None:
-    """The connection is no longer Online: stop periodic re-tests (retries handle recovery)."""
+async def handle_test_passed(
+    event: TestPassed, *, index: RetestIndex, ledger: RunLedger, settings: TesterSettings
+) -> None:
+    """Index the connection as Online; its next re-test falls on its slot."""
+    await _index(event, "online", index=index, ledger=ledger, settings=settings)
+
+
+async def handle_test_failed(
+    event: TestFailed, *, index: RetestIndex, ledger: RunLedger, settings: TesterSettings
+) -> None:
+    """The connection is no longer Online.
+
+    A key problem takes it out of the index (the user must act; a new test comes from the
+    gateway). A retryable failure with a retry pending leaves recovery to the retry. A
+    retryable failure whose retries ran out keeps it indexed as an *outage* entry, so it
+    comes back by itself once the exchange does.
+    """
+    error = event.result.error
+    if error is not None and should_retry(error.code) and event.result.next_retry_at is None:
+        await _index(event, "outage", index=index, ledger=ledger, settings=settings)
+        return
     existing = await index.get(event.connection_id)
-    if existing is not None and existing.last_passed_at > event.result.finished_at:
+    if existing is not None and existing.last_verdict_at > event.result.finished_at:
         return  # a failure older than the pass that followed it
     await index.remove(event.connection_id)
 
@@ -224,7 +250,7 @@ async def handle_test_failed(event: TestFailed, *, index: OnlineIndex) -> None:
 async def handle_connection_deleted(
     event: ConnectionDeleted,
     *,
-    index: OnlineIndex,
+    index: RetestIndex,
     scheduler: RetryScheduler,
     ledger: RunLedger,
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Protocol
 from bf_shared.messages import Message, ProbeReply, ProbeRequest
 
 from bf_tester.domain.model import CurrentTest, PendingRetry
-from bf_tester.domain.schedule import OnlineEntry
+from bf_tester.domain.schedule import RetestEntry
 
 
 class ProbeUnavailable(Exception):
@@ -79,16 +79,16 @@ class RunLedger(Protocol):
     async def forget(self, connection_id: str) -> None: ...
 
 
-class OnlineIndex(Protocol):
+class RetestIndex(Protocol):
     """Online connections awaiting their periodic re-test."""
 
-    async def get(self, connection_id: str) -> OnlineEntry | None: ...
+    async def get(self, connection_id: str) -> RetestEntry | None: ...
 
-    async def put(self, entry: OnlineEntry) -> None: ...
+    async def put(self, entry: RetestEntry) -> None: ...
 
     async def remove(self, connection_id: str) -> None: ...
 
-    async def all(self) -> list[OnlineEntry]: ...
+    async def all(self) -> list[RetestEntry]: ...
 
 
 class SchedulerLease(Protocol):

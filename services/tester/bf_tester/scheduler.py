@@ -6,10 +6,11 @@ so a crashed leader is replaced once its lease expires (``lease_ttl_s``). Work p
 * retries whose time has come (stored in KV by the test handler) are published as
   ``TestRequested`` commands; a retry published long ago and still pending is published
   again (it was lost), the handler drops duplicates;
-* Online connections whose slot has come are re-tested within their exchange's budget
-  (:mod:`bf_tester.domain.schedule`). The leader keeps the Online index in memory,
-  re-reading it every ``index_resync_s``: a connection that just came Online is not due for
-  half an interval anyway, and each entry is re-read before its re-test is published.
+* indexed connections (Online ones, and ones an outage left failed) whose slot has come are
+  re-tested within their exchange's budget (:mod:`bf_tester.domain.schedule`). The leader
+  keeps the re-test index in memory, re-reading it every ``index_refresh_s``: a freshly
+  indexed connection is not due for half an interval anyway, and each entry is re-read
+  before its re-test is published.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from bf_shared import subjects
 
 from bf_tester.domain.budget import TokenBucket
 from bf_tester.domain.model import derived_id, retest_command
-from bf_tester.domain.schedule import OnlineEntry, next_due_at, plan_retests
-from bf_tester.ports import Clock, OnlineIndex, PublishPort, RetryScheduler, SchedulerLease, TesterMetrics
+from bf_tester.domain.schedule import RetestEntry, next_due_at, plan_retests
+from bf_tester.ports import Clock, RetestIndex, PublishPort, RetryScheduler, SchedulerLease, TesterMetrics
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,14 @@ async def publish_due_retries(
 class Retester:
     """The leader's periodic re-test planner: an in-memory index mirror and token buckets."""
 
-    def __init__(self, *, index: OnlineIndex, publish: PublishPort, clock: Clock,
+    def __init__(self, *, index: RetestIndex, publish: PublishPort, clock: Clock,
                  settings: TesterSettings, metrics: TesterMetrics) -> None:
         self._index = index
         self._publish = publish
         self._clock = clock
         self._settings = settings
         self._metrics = metrics
-        self._mirror: dict[str, OnlineEntry] = {}
+        self._mirror: dict[str, RetestEntry] = {}
         self._loaded_at: float | None = None
         self._buckets: dict[str, TokenBucket] = {}
 
@@ -61,7 +62,7 @@ class Retester:
         self._loaded_at = None
 
     async def _refresh(self, now_s: float) -> None:
-        if self._loaded_at is None or now_s - self._loaded_at >= self._settings.index_resync_s:
+        if self._loaded_at is None or now_s - self._loaded_at >= self._settings.index_refresh_s:
             self._mirror = {e.connection_id: e for e in await self._index.all()}
             self._loaded_at = now_s
 
@@ -84,7 +85,7 @@ class Retester:
             published += await self._retest(entry)
         return published
 
-    async def _retest(self, planned: OnlineEntry) -> int:
+    async def _retest(self, planned: RetestEntry) -> int:
         now = self._clock.now()
         fresh = await self._index.get(planned.connection_id)
         if fresh is None or fresh.next_due_at > now:  # deleted, failed or re-tested meanwhile
@@ -97,7 +98,9 @@ class Retester:
         # Move the slot on first: a crash after publishing must not re-test twice.
         moved = fresh.model_copy(
             update={
-                "next_due_at": next_due_at(fresh.connection_id, self._settings.retest_interval_s, now),
+                "next_due_at": next_due_at(
+                    fresh.connection_id, self._settings.retest_interval_for(fresh.kind), now
+                ),
                 "retests_published": fresh.retests_published + 1,
             }
         )

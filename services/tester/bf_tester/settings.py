@@ -27,6 +27,9 @@ class TesterSettings(ServiceSettings):
     retest_interval_s: float = Field(
         default=6 * 3600.0, gt=0, description="Periodic re-test interval of Online connections"
     )
+    outage_retest_s: float = Field(
+        default=900.0, gt=0, description="Re-test interval of connections whose retries ran out on an outage"
+    )
     retest_budget_fraction: float = Field(
         default=0.5, gt=0, le=1, description="Share of an exchange's rate limit periodic re-tests may use"
     )
@@ -38,7 +41,7 @@ class TesterSettings(ServiceSettings):
     scheduler_tick_s: float = Field(default=1.0, gt=0, description="How often the scheduler looks for due work")
     lease_ttl_s: float = Field(default=15.0, gt=0, description="Scheduler lease lifetime; refreshed while held")
     index_resync_s: float = Field(
-        default=60.0, gt=0, description="How often the scheduler leader re-reads the Online index"
+        default=60.0, gt=0, description="How often the scheduler leader re-reads the re-test index"
     )
     done_ttl_s: float = Field(default=8 * DAY, gt=0, description="How long handled runs and deletions are remembered")
 
@@ -56,6 +59,17 @@ class TesterSettings(ServiceSettings):
             cap_s=self.retry_cap_s,
             min_s=self.retry_min_s,
         )
+
+    @property
+    def index_refresh_s(self) -> float:
+        """How often the leader re-reads the index: never less often than a quarter of the
+        shortest re-test interval, so a freshly indexed entry (due half an interval later at
+        the earliest) is always seen before its slot."""
+        return min(self.index_resync_s, self.retest_interval_s / 4, self.outage_retest_s / 4)
+
+    def retest_interval_for(self, kind: str) -> float:
+        """The re-test interval of an index entry of ``kind`` (``online`` or ``outage``)."""
+        return self.outage_retest_s if kind == "outage" else self.retest_interval_s
 
     @property
     def ack_wait_s(self) -> float:

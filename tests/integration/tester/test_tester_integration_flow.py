@@ -178,3 +178,25 @@ async def test_connector_silence_is_retried_and_two_replicas_share_one_scheduler
             await replica.stop()
         if connector is not None:
             await connector.stop()
+
+
+async def test_an_outage_longer_than_the_retries_heals_by_itself(nats_server: str, nc: Client) -> None:
+    behaviour = Switch(exchange_down)
+    connector = await FakeConnector(nc, "mexc", behaviour).start()
+    recorder = await Recorder(nc).start()
+    tester = await start_tester(nats_server, retry_max_attempts=2, outage_retest_s=2.0)
+    try:
+        cid = uuid.uuid4().hex
+        cmd = command(cid)
+        await send(nc, cmd)
+        await recorder.wait_for(lambda: len(recorder.of(cid, subjects.TEST_FAILED)) == 2)
+        final = recorder.of(cid, subjects.TEST_FAILED)[-1]["result"]
+        assert final["attempt"] == 2 and final["next_retry_at"] is None  # retries ran out
+
+        behaviour.answer = healthy  # the maintenance ends; nobody presses anything
+        await recorder.wait_for(lambda: len(recorder.of(cid, subjects.TEST_PASSED)) == 1, timeout=15)
+        (passed,) = recorder.of(cid, subjects.TEST_PASSED)
+        assert passed["result"]["test_id"] != cmd.test_id  # a periodic re-test on the outage slot
+    finally:
+        await tester.stop()
+        await connector.stop()

@@ -15,9 +15,9 @@ from bf_shared.bus import kv_bucket
 from bf_shared.messages import TestReason, TestRequested
 
 from bf_tester.adapters.kv_lease import KvLease
-from bf_tester.adapters.kv_state import KvOnlineIndex, KvRetryScheduler, KvRunLedger, key
+from bf_tester.adapters.kv_state import KvRetestIndex, KvRetryScheduler, KvRunLedger, key
 from bf_tester.domain.model import CurrentTest, PendingRetry
-from bf_tester.domain.schedule import OnlineEntry
+from bf_tester.domain.schedule import RetestEntry
 from bf_tester.settings import TesterSettings
 
 from .harness import connect, reset_tester_state
@@ -97,12 +97,12 @@ async def test_ledger_claims_in_stream_order_and_markers_expire(kv: KeyValue) ->
 
 
 async def test_online_index_round_trip_and_odd_ids(kv: KeyValue) -> None:
-    index = KvOnlineIndex(kv)
+    index = KvRetestIndex(kv)
     odd = "user/42 conn.*>"
     for cid in ("plain-id", odd):
         cmd = T0_CMD.model_copy(update={"connection_id": cid})
-        await index.put(OnlineEntry(connection_id=cid, exchange="mexc", template=cmd, last_passed_at=cmd.occurred_at, next_due_at=cmd.occurred_at))
-    assert key("online", odd).startswith("online.h") and "." not in key("online", odd)[7:]
+        await index.put(RetestEntry(connection_id=cid, exchange="mexc", template=cmd, last_verdict_at=cmd.occurred_at, next_due_at=cmd.occurred_at))
+    assert key("retest", odd).startswith("retest.h") and "." not in key("retest", odd)[7:]
     assert sorted(e.connection_id for e in await index.all()) == sorted(["plain-id", odd])
     await index.remove(odd)
     assert await index.get(odd) is None and await index.get("plain-id") is not None

@@ -20,10 +20,10 @@ from bf_shared.messages import (
 )
 
 from bf_tester.domain.model import CurrentTest, Lease, PendingRetry
-from bf_tester.domain.schedule import OnlineEntry
+from bf_tester.domain.schedule import RetestEntry
 from bf_tester.ports import (
     Clock,
-    OnlineIndex,
+    RetestIndex,
     ProbePort,
     ProbeUnavailable,
     PublishPort,
@@ -238,21 +238,21 @@ class FakeLedger(RunLedger):
         self.currents.pop(connection_id, None)
 
 
-class FakeIndex(OnlineIndex):
+class FakeIndex(RetestIndex):
     def __init__(self) -> None:
-        self.entries: dict[str, OnlineEntry] = {}
+        self.entries: dict[str, RetestEntry] = {}
         self.reads = 0
 
-    async def get(self, connection_id: str) -> OnlineEntry | None:
+    async def get(self, connection_id: str) -> RetestEntry | None:
         return self.entries.get(connection_id)
 
-    async def put(self, entry: OnlineEntry) -> None:
+    async def put(self, entry: RetestEntry) -> None:
         self.entries[entry.connection_id] = entry
 
     async def remove(self, connection_id: str) -> None:
         self.entries.pop(connection_id, None)
 
-    async def all(self) -> list[OnlineEntry]:
+    async def all(self) -> list[RetestEntry]:
         self.reads += 1
         return list(self.entries.values())
 

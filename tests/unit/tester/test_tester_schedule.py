@@ -15,7 +15,7 @@ from bf_tester.domain.budget import (
     max_connections_per_hour,
     retest_rate_per_s,
 )
-from bf_tester.domain.schedule import OnlineEntry, next_due_at, plan_retests, slot_offset_s
+from bf_tester.domain.schedule import RetestEntry, next_due_at, plan_retests, slot_offset_s
 
 from .fakes import T0, request
 
@@ -101,12 +101,12 @@ def test_token_bucket_wait() -> None:
     assert not taken
 
 
-def entry(cid: str, exchange: str, due_in_s: float) -> OnlineEntry:
-    return OnlineEntry(
+def entry(cid: str, exchange: str, due_in_s: float) -> RetestEntry:
+    return RetestEntry(
         connection_id=cid,
         exchange=exchange,
         template=request(connection_id=cid, exchange=exchange),
-        last_passed_at=T0 - timedelta(hours=6),
+        last_verdict_at=T0 - timedelta(hours=6),
         next_due_at=T0 + timedelta(seconds=due_in_s),
     )
 

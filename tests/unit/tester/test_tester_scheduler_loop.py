@@ -1,4 +1,4 @@
-"""The Online index (from events), the re-test planner and the leased scheduler loop."""
+"""The re-test index (from events), the re-test planner and the leased scheduler loop."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bf_shared.messages import (
 
 from bf_tester.domain.budget import bucket_shape
 from bf_tester.domain.model import CurrentTest, Lease, PendingRetry
-from bf_tester.domain.schedule import OnlineEntry, next_due_at
+from bf_tester.domain.schedule import RetestEntry, next_due_at
 from bf_tester.handlers import handle_connection_deleted, handle_test_failed, handle_test_passed
 from bf_tester.scheduler import Retester, publish_due_retries, run_scheduler
 from bf_tester.settings import TesterSettings
@@ -30,6 +30,7 @@ from .fakes import (
     FakePublisher,
     FakeRetryScheduler,
     T0,
+    down_reply,
     reply,
     request,
 )
@@ -46,11 +47,14 @@ def passed_event(cmd: TestRequested, at_s: float = 0) -> TestPassed:
     return TestPassed(connection_id=cmd.connection_id, user_id=cmd.user_id, exchange=cmd.exchange, result=result)
 
 
-def failed_event(cmd: TestRequested, at_s: float = 0) -> TestFailed:
+def failed_event(cmd: TestRequested, at_s: float = 0, *, outage: bool = False, retry_pending: bool = False) -> TestFailed:
     from bf_tester.domain.verdict import judge
 
     at = T0 + timedelta(seconds=at_s)
-    result = judge(cmd, reply(cmd, withdraw=True), started_at=at, finished_at=at, egress_ips=(), expiry_warning_days=14, now=at)
+    rep = down_reply(cmd) if outage else reply(cmd, withdraw=True)
+    result = judge(cmd, rep, started_at=at, finished_at=at, egress_ips=(), expiry_warning_days=14, now=at)
+    if retry_pending:
+        result = result.model_copy(update={"next_retry_at": at + timedelta(seconds=5)})
     return TestFailed(connection_id=cmd.connection_id, user_id=cmd.user_id, exchange=cmd.exchange, result=result)
 
 
@@ -68,7 +72,7 @@ async def test_passed_test_indexes_the_connection_on_its_slot() -> None:
     await online(index, ledger, cmd)
     entry = index.entries["conn1"]
     assert entry.next_due_at == next_due_at("conn1", INTERVAL, T0)
-    assert entry.template == cmd and entry.last_passed_at == T0
+    assert entry.template == cmd and entry.last_verdict_at == T0
 
 
 async def test_late_older_events_do_not_undo_newer_ones() -> None:
@@ -76,10 +80,10 @@ async def test_late_older_events_do_not_undo_newer_ones() -> None:
     cmd = request()
     await online(index, ledger, cmd, at_s=100)
     await handle_test_passed(passed_event(cmd, at_s=50), index=index, ledger=ledger, settings=SETTINGS)
-    assert index.entries["conn1"].last_passed_at == T0 + timedelta(seconds=100)
-    await handle_test_failed(failed_event(cmd, at_s=60), index=index)
+    assert index.entries["conn1"].last_verdict_at == T0 + timedelta(seconds=100)
+    await handle_test_failed(failed_event(cmd, at_s=60), index=index, ledger=ledger, settings=SETTINGS)
     assert "conn1" in index.entries
-    await handle_test_failed(failed_event(cmd, at_s=160), index=index)
+    await handle_test_failed(failed_event(cmd, at_s=160), index=index, ledger=ledger, settings=SETTINGS)
     assert "conn1" not in index.entries
 
 
@@ -94,6 +98,46 @@ async def test_deleted_connection_leaves_the_index_and_is_never_re_added() -> No
     assert index.entries == {}
     await handle_test_passed(passed_event(cmd, at_s=5), index=index, ledger=ledger, settings=SETTINGS)
     assert index.entries == {}
+
+
+async def test_an_outage_that_outlasts_the_retries_keeps_the_connection_on_a_short_slot() -> None:
+    index, ledger = FakeIndex(), FakeLedger()
+    cmd = request()
+    await online(index, ledger, cmd)
+    # While a retry is pending, the retry owns recovery: no periodic re-test.
+    await handle_test_failed(failed_event(cmd, 10, outage=True, retry_pending=True), index=index, ledger=ledger, settings=SETTINGS)
+    assert index.entries == {}
+    # The last retry failed too: re-test on the outage slot until the exchange is back.
+    await handle_test_failed(failed_event(cmd, 20, outage=True), index=index, ledger=ledger, settings=SETTINGS)
+    entry = index.entries["conn1"]
+    assert entry.kind == "outage"
+    assert entry.next_due_at == next_due_at("conn1", SETTINGS.outage_retest_s, T0 + timedelta(seconds=20))
+    assert entry.next_due_at <= T0 + timedelta(seconds=20 + 1.5 * SETTINGS.outage_retest_s)
+    # Back Online: the long interval again.
+    await handle_test_passed(passed_event(cmd, 30), index=index, ledger=ledger, settings=SETTINGS)
+    assert index.entries["conn1"].kind == "online"
+
+
+async def test_a_key_problem_takes_the_connection_out_of_the_index() -> None:
+    index, ledger = FakeIndex(), FakeLedger()
+    cmd = request()
+    await online(index, ledger, cmd)
+    await handle_test_failed(failed_event(cmd, 10), index=index, ledger=ledger, settings=SETTINGS)
+    assert index.entries == {}
+
+
+async def test_outage_entries_are_re_tested_on_the_outage_interval() -> None:
+    index, ledger, publish, clock, metrics = FakeIndex(), FakeLedger(), FakePublisher(), FakeClock(), FakeMetrics()
+    cmd = request()
+    await ledger.claim(CurrentTest(command=cmd))
+    await handle_test_failed(failed_event(cmd, outage=True), index=index, ledger=ledger, settings=SETTINGS)
+    planner = retester(index, publish, clock, metrics)
+    clock.t = index.entries["conn1"].next_due_at
+    assert await planner.tick() == 1
+    (retest,) = publish.of(subjects.TEST_REQUESTED)
+    assert retest.reason == TestReason.PERIODIC  # type: ignore[attr-defined]
+    moved = index.entries["conn1"].next_due_at - clock.now()
+    assert moved == timedelta(seconds=SETTINGS.outage_retest_s)
 
 
 async def test_passed_without_a_command_on_record_is_not_indexed() -> None:
@@ -190,6 +234,12 @@ async def test_a_failed_publish_keeps_the_connection_due() -> None:
     assert await planner.tick() == 1
 
 
+def test_the_index_refresh_never_lags_behind_the_shortest_interval() -> None:
+    assert SETTINGS.index_refresh_s == 60.0
+    short = TesterSettings(outage_retest_s=2.0, index_resync_s=60.0)
+    assert short.index_refresh_s == 0.5
+
+
 async def test_the_index_is_re_read_only_every_resync_period() -> None:
     index, ledger, publish, clock, metrics = FakeIndex(), FakeLedger(), FakePublisher(), FakeClock(), FakeMetrics()
     planner = retester(index, publish, clock, metrics)
@@ -197,7 +247,7 @@ async def test_the_index_is_re_read_only_every_resync_period() -> None:
         await planner.tick()
         clock.advance(1)
     assert index.reads == 1
-    clock.advance(SETTINGS.index_resync_s)
+    clock.advance(SETTINGS.index_refresh_s)
     await planner.tick()
     assert index.reads == 2
 
@@ -292,5 +342,5 @@ async def test_a_failing_tick_does_not_stop_the_loop() -> None:
 
 def test_online_entry_round_trips_as_json() -> None:
     cmd = request()
-    entry = OnlineEntry(connection_id="c", exchange="mexc", template=cmd, last_passed_at=T0, next_due_at=T0)
-    assert OnlineEntry.model_validate_json(entry.model_dump_json()) == entry
+    entry = RetestEntry(connection_id="c", exchange="mexc", template=cmd, last_verdict_at=T0, next_due_at=T0)
+    assert RetestEntry.model_validate_json(entry.model_dump_json()) == entry

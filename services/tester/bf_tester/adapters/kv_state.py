@@ -18,7 +18,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
 from bf_tester.domain.model import CurrentTest, PendingRetry
-from bf_tester.domain.schedule import OnlineEntry
+from bf_tester.domain.schedule import RetestEntry
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -186,25 +186,25 @@ class KvRunLedger:
         await self._kv.delete(key("current", connection_id))
 
 
-class KvOnlineIndex:
-    """:class:`bf_tester.ports.OnlineIndex` on ``online.<connection_id>`` keys."""
+class KvRetestIndex:
+    """:class:`bf_tester.ports.RetestIndex` on ``retest.<connection_id>`` keys."""
 
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
 
-    async def get(self, connection_id: str) -> OnlineEntry | None:
+    async def get(self, connection_id: str) -> RetestEntry | None:
         """The entry, if the connection is indexed."""
-        found = await read(self._kv, key("online", connection_id), OnlineEntry)
+        found = await read(self._kv, key("retest", connection_id), RetestEntry)
         return found[0] if found else None
 
-    async def put(self, entry: OnlineEntry) -> None:
+    async def put(self, entry: RetestEntry) -> None:
         """Insert or replace the entry."""
-        await self._kv.put(key("online", entry.connection_id), entry.model_dump_json().encode())
+        await self._kv.put(key("retest", entry.connection_id), entry.model_dump_json().encode())
 
     async def remove(self, connection_id: str) -> None:
         """Drop the entry (no-op when absent)."""
-        await self._kv.delete(key("online", connection_id))
+        await self._kv.delete(key("retest", connection_id))
 
-    async def all(self) -> list[OnlineEntry]:
+    async def all(self) -> list[RetestEntry]:
         """Every indexed connection."""
-        return await snapshot(self._kv, "online.*", OnlineEntry)
+        return await snapshot(self._kv, "retest.*", RetestEntry)

@@ -7,7 +7,7 @@ One *run* is one attempt of one test: :func:`run_id` names it.
 |---|---|---|
 | ``retry.<connection_id>`` | :class:`PendingRetry` | the one retry due for a connection (survives restarts) |
 | ``current.<connection_id>`` | :class:`CurrentTest` | the newest test of a connection; older ones are superseded |
-| ``online.<connection_id>`` | :class:`~bf_tester.domain.schedule.OnlineEntry` | the periodic re-test index |
+| ``retest.<connection_id>`` | :class:`~bf_tester.domain.schedule.RetestEntry` | the periodic re-test index |
 | ``done.<test_id>-<attempt>`` | empty, with a TTL | attempts fully handled (idempotent redelivery) |
 | ``deleted.<connection_id>`` | empty, with a TTL | connections deleted: never test or retry them again |
 | ``lease.scheduler`` | :class:`Lease` | which replica runs the scheduler loop |

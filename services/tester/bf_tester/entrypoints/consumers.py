@@ -5,8 +5,8 @@
   command is acked only after its handler finished, and redelivered when a replica dies
   mid-test (``ack_wait`` exceeds the probe timeout) or the handler failed (NAK with delay).
 * ``tester-index`` — durable pull consumer on the tester's own verdicts and
-  ``ConnectionDeleted`` (stream BF_EVENTS), one message at a time so the Online index sees
-  a connection's events in order.
+  ``ConnectionDeleted`` (stream BF_EVENTS). ``max_ack_pending=1``: one event at a time
+  across all replicas, so the re-test index sees a connection's events in stream order.
 
 A message that does not validate can never succeed: it is logged (without its body) and
 terminated instead of being redelivered forever.
@@ -33,7 +33,7 @@ from bf_tester import handlers
 from bf_tester.domain.retry import RandomSource
 from bf_tester.ports import (
     Clock,
-    OnlineIndex,
+    RetestIndex,
     ProbePort,
     PublishPort,
     RetryScheduler,
@@ -58,7 +58,7 @@ class Deps:
     publish: PublishPort
     scheduler: RetryScheduler
     ledger: RunLedger
-    index: OnlineIndex
+    index: RetestIndex
     clock: Clock
     settings: TesterSettings
     rand: RandomSource
@@ -101,11 +101,12 @@ def command_consumer_config(settings: TesterSettings) -> ConsumerConfig:
 
 
 def index_consumer_config() -> ConsumerConfig:
-    """The durable ``tester-index`` consumer of verdicts and deletions."""
+    """The durable ``tester-index`` consumer of verdicts and deletions, strictly in order."""
     return ConsumerConfig(
         durable_name=INDEX_CONSUMER,
         filter_subjects=[subjects.TEST_PASSED, subjects.TEST_FAILED, subjects.CONNECTION_DELETED],
         ack_policy=JsAckPolicy.EXPLICIT,
+        max_ack_pending=1,
         ack_wait=30.0,
         max_deliver=_MAX_DELIVER,
         deliver_policy=DeliverPolicy.ALL,
@@ -166,7 +167,9 @@ async def _dispatch_index_event(subject: str, body: bytes, deps: Deps) -> None:
             decode(TestPassed, body), index=deps.index, ledger=deps.ledger, settings=deps.settings
         )
     elif subject == subjects.TEST_FAILED:
-        await handlers.handle_test_failed(decode(TestFailed, body), index=deps.index)
+        await handlers.handle_test_failed(
+            decode(TestFailed, body), index=deps.index, ledger=deps.ledger, settings=deps.settings
+        )
     elif subject == subjects.CONNECTION_DELETED:
         await handlers.handle_connection_deleted(
             decode(ConnectionDeleted, body), index=deps.index, scheduler=deps.scheduler, ledger=deps.ledger
