@@ -107,3 +107,25 @@ def api_token(b: Browsing) -> str:
     assert raw, "the page holds no session"
     token: str = json.loads(raw)["token"]
     return token
+
+
+def api_add_connection(b: Browsing, api_url: str, *, exchange: str, name: str, creds: dict[str, str], markets: tuple[str, ...] = ("spot",)) -> str:
+    """Add a connection through the API with the page's own token (a shortcut for set-ups)."""
+    response = httpx.post(
+        f"{api_url}/connections",
+        headers={"Authorization": f"Bearer {api_token(b)}"},
+        json={"exchange": exchange, "name": name, "markets": list(markets), **creds},
+        timeout=15,
+    )
+    assert response.status_code == 201, response.text
+    connection_id: str = response.json()["id"]
+    return connection_id
+
+
+def focus_by_tab(b: Browsing, selector: str, max_presses: int = 60) -> None:
+    """Press Tab until the element matching ``selector`` has the focus (keyboard only)."""
+    for _ in range(max_presses):
+        if b.page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        b.page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} cannot be reached with the Tab key")

@@ -10,11 +10,6 @@ import { strategyForm } from "./strategyform.js";
 
 const ABSENT = new Set([404, 405, 501]);
 
-function asList(answer) {
-  if (Array.isArray(answer)) return answer;
-  return answer?.strategies ?? answer?.items ?? [];
-}
-
 /** The strategies block of one card. */
 export class StrategiesSection {
   constructor(connection) {
@@ -58,7 +53,7 @@ export class StrategiesSection {
 
   async load() {
     try {
-      this.items = asList(await api.get(`/connections/${encodeURIComponent(this.connection.id)}/strategies`));
+      this.items = (await api.get(`/connections/${encodeURIComponent(this.connection.id)}/strategies`))?.strategies ?? [];
       this.el.hidden = false;
       this.renderList();
     } catch (error) {
@@ -77,10 +72,20 @@ export class StrategiesSection {
   }
 
   row(strategy) {
-    const params = strategy.params ?? strategy;
+    const params = strategy;
     const state = strategy.status || "starting";
     const tone = { running: "ok", starting: "info", paused: "warn", disabled: "warn", failed: "bad" }[state] || "info";
-    const reason = strategy.reason ? (has(`strat.reason.${strategy.reason}`) ? t(`strat.reason.${strategy.reason}`) : strategy.reason) : strategy.error?.detail || strategy.error?.code || "";
+    // Known reasons are translated; a failure shows the runner's own error.
+    let reason = "";
+    if (strategy.reason && has(`strat.reason.${strategy.reason}`)) reason = t(`strat.reason.${strategy.reason}`);
+    else if (state === "failed") reason = strategy.error?.detail || strategy.error?.code || "";
+    const quote = (params.pairs?.[0] || "/").split("/")[1];
+    const figures = t("strat.figures", {
+      exposure: Number(strategy.exposure_quote ?? 0).toFixed(2),
+      limit: Number(params.margin_limit_quote ?? 0).toFixed(2),
+      pnl: Number(strategy.realized_pnl_quote ?? 0).toFixed(2),
+      quote,
+    });
     const act = (label, named, call) => {
       const button = h("button", { type: "button", class: "btn btn-small", text: t(label), "aria-label": t(named, { name: params.name }) });
       button.addEventListener("click", async () => {
@@ -95,7 +100,7 @@ export class StrategiesSection {
       });
       return button;
     };
-    const path = `/strategies/${encodeURIComponent(strategy.id ?? strategy.strategy_id)}`;
+    const path = `/strategies/${encodeURIComponent(strategy.id)}`;
     const pausedByUser = strategy.paused_by_user || strategy.reason === "user";
     const actions = [];
     if (state === "running" || state === "starting") actions.push(act("strat.pause", "strat.pause_named", () => api.patch(path, { paused: true })));
@@ -110,7 +115,7 @@ export class StrategiesSection {
     }
     return h(
       "li",
-      { class: "strategy-row", "data-strategy-id": strategy.id ?? strategy.strategy_id },
+      { class: "strategy-row", "data-strategy-id": strategy.id, "data-status": state },
       h(
         "span",
         {},
@@ -118,6 +123,7 @@ export class StrategiesSection {
         " ",
         h("span", { class: "muted small", text: `${(params.pairs || []).join(", ")} · ${t(`market.${params.market}`)} · ${t(`risk.${params.risk_level}`)}` }),
         reason ? h("span", { class: "detail muted small", text: ` — ${reason}` }) : null,
+        h("span", { class: "detail muted small", text: figures }),
       ),
       h("span", { class: "btn-row" }, h("span", { class: "badge", "data-tone": tone, text: t(`strat.status.${state}`) }), actions),
     );
