@@ -22,11 +22,13 @@ from bf_shared.ops import OpsServer
 from bf_shared.settings import VaultSettings, exchange_url_override
 from bf_shared.vault import HvacVault, SecretReader
 
+from bf_connector import marketdata, orders
 from bf_connector.clock import Clock, SystemClock
 from bf_connector.entrypoints.nats import Dependencies, register
 from bf_connector.exchanges import venue_for
 from bf_connector.exchanges.base import ClientOptions
 from bf_connector.exchanges.clients import ClientFactory
+from bf_connector.marketdata import MarketData, MarketDataSettings
 from bf_connector.metrics import ConnectorMetrics
 from bf_connector.settings import ConnectorSettings
 
@@ -79,6 +81,9 @@ class Connector:
                 probe_concurrency=settings.probe_concurrency,
             ),
         )
+        orders.register(self.broker, reader=self.reader, clients=self.clients, clock=self.clock)
+        self.market_data = MarketData(self.venue, options, MarketDataSettings())
+        marketdata.register(self.broker, self.market_data)
         self.ops = OpsServer(settings.ops_host, settings.ops_port, self.ready, registry)
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
@@ -120,6 +125,7 @@ class Connector:
         await self._connect_nats()
         await ensure_streams(self.broker.connection.jetstream(), self.settings.stream_replicas)
         await self.broker.start()
+        await self.market_data.start(self.broker)
         self._started = True
         log.info("connector for %s started", self.venue.id)
 
@@ -128,6 +134,7 @@ class Connector:
         self._started = False
         for task in list(self._tasks):
             task.cancel()
+        await self.market_data.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.clients.aclose()

@@ -33,7 +33,7 @@ from bf_shared.strategy import StrategyParams
 from bf_runner.bootstrap import RunnerService
 from bf_runner.settings import RunnerSettings
 
-from strategy_bus_fakes import BusVenue, eventually, put_spec, runner_process, spec, status_of
+from .strategy_bus_fakes import BusVenue, eventually, put_spec, runner_process, spec, status_of
 
 PARAMS = StrategyParams.model_validate(dict(
     name="it", pairs=["BTC/USDT"], market="spot", risk_level="moderate", base_order_quote=20,
