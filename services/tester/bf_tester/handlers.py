@@ -8,14 +8,16 @@ Running a test (:func:`handle_test_requested`):
 2. publish ``TestStarted``; ask the connector for facts with a timeout (no answer is
    platform trouble: judged like ``exchange_unavailable``, so it is retried, never blamed
    on the key); judge with the pure policy;
-3. for a retryable failure, store the next attempt (KV, survives restarts) and put its time
-   in the result's ``next_retry_at``. A retry keeps the ``test_id`` (the one the user got
-   back from ``POST /connections/{id}/test``) with ``attempt + 1``;
-4. publish ``TestPassed``/``TestFailed``, unless a newer test of the connection started
-   meanwhile (only the newest test speaks for a connection);
-5. remember the run as done. A crash anywhere before this redelivers the command and the
-   run starts again; every message id is derived from test id and attempt, so JetStream
-   drops the re-published duplicates.
+3. unless a newer test of the connection started meanwhile (only the newest test speaks for
+   a connection), save the decided outcome (verdict and, for a retryable failure, the next
+   attempt and its time in ``next_retry_at``) before acting on it. A retry keeps the
+   ``test_id`` (the one the user got back from ``POST /connections/{id}/test``) with
+   ``attempt + 1``;
+4. store the retry (KV, survives restarts), publish ``TestPassed``/``TestFailed``;
+5. remember the run as done. A crash before the outcome was saved redelivers the command and
+   the run starts again; a crash after it finishes the saved outcome, so the verdict
+   everyone may have seen and the bookkeeping never disagree. Message ids derive from test
+   id and attempt, so JetStream drops re-published duplicates.
 
 The re-test index is kept from the tester's own events (:func:`handle_test_passed`,
 :func:`handle_test_failed`) and ``ConnectionDeleted``: Online connections are re-tested
@@ -25,6 +27,7 @@ periodically, and so are connections an outage left failed once their retries ra
 from __future__ import annotations
 
 import logging
+
 from bf_shared import subjects
 from bf_shared.codes import ErrorCode, should_retry
 from bf_shared.messages import (
@@ -40,16 +43,16 @@ from bf_shared.messages import (
 )
 
 from bf_tester.domain.facts import CONNECTOR_UNREACHABLE
-from bf_tester.domain.model import CurrentTest, PendingRetry, message_id, retry_command, run_id
+from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome, message_id, retry_command, run_id
 from bf_tester.domain.retry import RandomSource, retry_after_s
 from bf_tester.domain.schedule import RetestEntry, RetestKind, next_due_at
 from bf_tester.domain.verdict import judge
 from bf_tester.ports import (
     Clock,
-    RetestIndex,
     ProbePort,
     ProbeUnavailable,
     PublishPort,
+    RetestIndex,
     RetryScheduler,
     RunLedger,
     TesterMetrics,
@@ -116,18 +119,44 @@ async def handle_test_requested(
     ``sequence`` is the command's position in its stream; it orders tests of the same
     connection. Without it (an in-memory bus), commands are taken in arrival order.
     """
-    skip = await _skip_reason(cmd, sequence, scheduler=scheduler, ledger=ledger)
-    if skip is not None:
-        log.info("test %s attempt %d of %s skipped: %s", cmd.test_id, cmd.attempt, cmd.connection_id, skip)
-        if skip != "already handled":
-            metrics.superseded(cmd.exchange)
-            await ledger.mark_done(run_id(cmd))
+    rid = run_id(cmd)
+    if await ledger.is_done(rid):
+        if cmd.reason == TestReason.RETRY:  # a republished retry: make sure it stops
+            await scheduler.cancel(cmd.connection_id, only=rid)
         return
-    if cmd.reason != TestReason.RETRY:
-        await scheduler.cancel(cmd.connection_id)  # a fresh test supersedes a pending retry
+    outcome = await ledger.outcome(rid)  # a redelivery after the decision: finish it as decided
+    if outcome is None:
+        skip = await _skip_reason(cmd, sequence, scheduler=scheduler, ledger=ledger)
+        if skip is not None:
+            log.info("test %s attempt %d of %s skipped: %s", cmd.test_id, cmd.attempt, cmd.connection_id, skip)
+            metrics.superseded(cmd.exchange)
+            await ledger.mark_done(rid)
+            return
+        if cmd.reason != TestReason.RETRY:
+            await scheduler.cancel(cmd.connection_id)  # a fresh test supersedes a pending retry
+        outcome = await _run(cmd, probe=probe, publish=publish, clock=clock, settings=settings, rand=rand)
+        # Only the newest test of a connection speaks for it; a deletion also ends this one.
+        current = await ledger.current(cmd.connection_id)
+        if current is None or current.run_id != rid or await ledger.is_deleted(cmd.connection_id):
+            log.info("test %s of %s superseded while running; verdict dropped", cmd.test_id, cmd.connection_id)
+            metrics.superseded(cmd.exchange)
+            await ledger.mark_done(rid)
+            return
+        await ledger.save_outcome(rid, outcome)
+    await _finish(cmd, outcome, publish=publish, scheduler=scheduler, ledger=ledger, metrics=metrics)
 
+
+async def _run(
+    cmd: TestRequested,
+    *,
+    probe: ProbePort,
+    publish: PublishPort,
+    clock: Clock,
+    settings: TesterSettings,
+    rand: RandomSource,
+) -> RunOutcome:
+    """Announce the test, gather the facts, judge them, plan the retry."""
     started_at = clock.now()
-    started_mono = clock.monotonic()
     await publish.publish(
         subjects.TEST_STARTED,
         TestStarted(
@@ -155,38 +184,60 @@ async def handle_test_requested(
     retry_at = settings.retry_policy.next_retry_at(
         code, cmd.attempt, now=finished_at, rand=rand, retry_after_s=retry_after_s(reply)
     )
+    if retry_at is None:
+        return RunOutcome(result=result)
+    retry = PendingRetry(command=retry_command(cmd, occurred_at=finished_at), due_at=retry_at)
+    return RunOutcome(result=result.model_copy(update={"next_retry_at": retry_at}), retry=retry)
 
-    # Only the newest test of a connection speaks for it; a deletion also ends this one.
-    current = await ledger.current(cmd.connection_id)
-    if current is None or current.run_id != run_id(cmd) or await ledger.is_deleted(cmd.connection_id):
-        log.info("test %s of %s superseded while running; verdict dropped", cmd.test_id, cmd.connection_id)
-        metrics.superseded(cmd.exchange)
-        await ledger.mark_done(run_id(cmd))
+
+async def _finish(
+    cmd: TestRequested,
+    outcome: RunOutcome,
+    *,
+    publish: PublishPort,
+    scheduler: RetryScheduler,
+    ledger: RunLedger,
+    metrics: TesterMetrics,
+) -> None:
+    """Act on a decided outcome: store the retry, publish the verdict, mark the run done.
+
+    Every step is idempotent, so a redelivery may repeat any of them.
+    """
+    rid = run_id(cmd)
+    if await ledger.is_deleted(cmd.connection_id):
+        await ledger.mark_done(rid)
         return
-
-    replacing = run_id(cmd) if cmd.reason == TestReason.RETRY else None
-    if retry_at is not None:
-        retry = PendingRetry(command=retry_command(cmd, occurred_at=finished_at), due_at=retry_at)
-        if await scheduler.schedule(retry, replacing=replacing):
-            result = result.model_copy(update={"next_retry_at": retry_at})
+    replacing = rid if cmd.reason == TestReason.RETRY else None
+    if outcome.retry is not None:
+        if await ledger.is_done(outcome.retry.run_id):
+            # A late redelivery: the next attempt already ran and spoke for the test.
+            await ledger.mark_done(rid)
+            return
+        pending = await scheduler.pending(cmd.connection_id)
+        already = pending is not None and pending.run_id == outcome.retry.run_id
+        if not already and await scheduler.schedule(outcome.retry, replacing=replacing):
             metrics.retry_scheduled(cmd.exchange)
     elif replacing is not None:
         await scheduler.cancel(cmd.connection_id, only=replacing)
 
-    verdict_cls = TestPassed if result.status == "passed" else TestFailed
-    subject = subjects.TEST_PASSED if result.status == "passed" else subjects.TEST_FAILED
+    result = outcome.result
+    passed = result.status == "passed"
+    verdict_cls = TestPassed if passed else TestFailed
     await publish.publish(
-        subject,
+        subjects.TEST_PASSED if passed else subjects.TEST_FAILED,
         verdict_cls(
             message_id=message_id(cmd, "verdict"),
+            occurred_at=result.finished_at,
             connection_id=cmd.connection_id,
             user_id=cmd.user_id,
             exchange=cmd.exchange,
             result=result,
         ),
     )
-    await ledger.mark_done(run_id(cmd))
-    metrics.test_finished(cmd.exchange, result.status, code or "none", clock.monotonic() - started_mono)
+    await ledger.mark_done(rid)
+    code = result.error.code if result.error is not None else "none"
+    duration_s = (result.finished_at - result.started_at).total_seconds()
+    metrics.test_finished(cmd.exchange, result.status, code, duration_s)
 
 
 async def _index(

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bf_shared.messages import Message, ProbeReply, ProbeRequest
 
-from bf_tester.domain.model import CurrentTest, PendingRetry
+from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
 
 
@@ -65,6 +65,12 @@ class RunLedger(Protocol):
     async def is_done(self, run_id: str) -> bool: ...
 
     async def mark_done(self, run_id: str) -> None: ...
+
+    async def outcome(self, run_id: str) -> RunOutcome | None: ...
+
+    async def save_outcome(self, run_id: str, outcome: RunOutcome) -> None:
+        """Remember what the run decided, before any of it is published."""
+        ...
 
     async def is_deleted(self, connection_id: str) -> bool: ...
 

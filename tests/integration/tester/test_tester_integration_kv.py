@@ -12,11 +12,11 @@ from nats.js.kv import KeyValue
 
 from bf_shared import subjects
 from bf_shared.bus import kv_bucket
-from bf_shared.messages import TestReason, TestRequested
+from bf_shared.messages import Permissions, TestReason, TestRequested, TestResult
 
 from bf_tester.adapters.kv_lease import KvLease
 from bf_tester.adapters.kv_state import KvRetestIndex, KvRetryScheduler, KvRunLedger, key
-from bf_tester.domain.model import CurrentTest, PendingRetry
+from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
 from bf_tester.settings import TesterSettings
 
@@ -46,6 +46,14 @@ async def kv(nats_server: str) -> AsyncIterator[KeyValue]:
         yield await kv_bucket(client.jetstream(), subjects.KV_TESTER)
     finally:
         await client.close()
+
+
+def passed_result(cmd: TestRequested, status: str = "passed") -> TestResult:
+    at = cmd.occurred_at
+    return TestResult(
+        test_id=cmd.test_id, status=status, started_at=at, finished_at=at, checks=(),  # type: ignore[arg-type]
+        permissions=Permissions(), ip_restricted=None, error=None,
+    )
 
 
 def retry_of(cmd: TestRequested, attempt: int) -> PendingRetry:
@@ -92,8 +100,14 @@ async def test_ledger_claims_in_stream_order_and_markers_expire(kv: KeyValue) ->
     assert await ledger.current("c-kv") is None
     assert await ledger.claim(CurrentTest(command=older, sequence=10))  # after forgetting, anyone may claim
 
+    first = RunOutcome(result=passed_result(T0_CMD))
+    await ledger.save_outcome("run-1", first)
+    await ledger.save_outcome("run-1", RunOutcome(result=passed_result(T0_CMD, status="failed")))
+    assert await ledger.outcome("run-1") == first  # the first decision stands
+
     await asyncio.sleep(1.6)  # per-key TTL: markers do not pile up forever
     assert not await ledger.is_done("newer") and not await ledger.is_deleted("c-kv")
+    assert await ledger.outcome("run-1") is None
 
 
 async def test_online_index_round_trip_and_odd_ids(kv: KeyValue) -> None:

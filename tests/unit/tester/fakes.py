@@ -19,7 +19,7 @@ from bf_shared.messages import (
     TestRequested,
 )
 
-from bf_tester.domain.model import CurrentTest, Lease, PendingRetry
+from bf_tester.domain.model import CurrentTest, Lease, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
 from bf_tester.ports import (
     Clock,
@@ -211,12 +211,19 @@ class FakeLedger(RunLedger):
         self.done: set[str] = set()
         self.deleted: set[str] = set()
         self.currents: dict[str, CurrentTest] = {}
+        self.outcomes: dict[str, RunOutcome] = {}
 
     async def is_done(self, run_id: str) -> bool:
         return run_id in self.done
 
     async def mark_done(self, run_id: str) -> None:
         self.done.add(run_id)
+
+    async def outcome(self, run_id: str) -> RunOutcome | None:
+        return self.outcomes.get(run_id)
+
+    async def save_outcome(self, run_id: str, outcome: RunOutcome) -> None:
+        self.outcomes.setdefault(run_id, outcome)
 
     async def is_deleted(self, connection_id: str) -> bool:
         return connection_id in self.deleted

@@ -183,26 +183,69 @@ async def test_redelivered_command_is_not_run_twice() -> None:
     assert world.publish.subjects() == [subjects.TEST_STARTED, subjects.TEST_PASSED]
 
 
-async def test_crash_before_the_verdict_reruns_with_the_same_message_ids() -> None:
-    world = World(as_reply(good_reply))
-    cmd = request()
+def failing_publish(world: World, fail_on: int) -> None:
+    """Make the ``fail_on``-th publish raise, as if the bus went away mid-handling."""
     original = world.publish.publish
     calls = {"n": 0}
 
     async def flaky(subject: str, message: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:  # the verdict publish fails: the bus is down
+        if calls["n"] == fail_on:
             raise ConnectionError("bus down")
         await original(subject, message)
 
     world.publish.publish = flaky  # type: ignore[method-assign]
+
+
+async def test_crash_before_the_verdict_finishes_the_saved_outcome_on_redelivery() -> None:
+    state = {"up": False}
+    world = World(as_reply(lambda c: good_reply(c) if state["up"] else down_reply(c)))
+    cmd = request()
+    failing_publish(world, fail_on=2)  # the verdict
     with pytest.raises(ConnectionError):
         await world.handle(cmd, sequence=3)
     assert not await world.ledger.is_done(run_id(cmd))
 
+    state["up"] = True  # the exchange came back meanwhile: irrelevant, the verdict was decided
     await world.handle(cmd, sequence=3)  # the redelivery
+    assert len(world.probe.requests) == 1
     ids = [m.message_id for _, m in world.publish.sent]
-    assert ids == [f"{cmd.test_id}.1.started", f"{cmd.test_id}.1.started", f"{cmd.test_id}.1.verdict"]
+    assert ids == [f"{cmd.test_id}.1.started", f"{cmd.test_id}.1.verdict"]
+    (failed,) = world.verdicts()
+    pending = world.scheduler.retries[cmd.connection_id]
+    assert failed.result.next_retry_at == pending.due_at  # verdict and bookkeeping agree
+    assert await world.ledger.is_done(run_id(cmd))
+
+
+async def test_crash_before_deciding_reruns_the_test() -> None:
+    world = World(as_reply(good_reply))
+    cmd = request()
+    failing_publish(world, fail_on=1)  # TestStarted cannot be published
+    with pytest.raises(ConnectionError):
+        await world.handle(cmd, sequence=3)
+    await world.handle(cmd, sequence=3)
+    assert world.publish.subjects() == [subjects.TEST_STARTED, subjects.TEST_PASSED]
+    assert len(world.probe.requests) == 1  # the first run never got to probe
+
+
+async def test_a_late_redelivery_does_not_resurrect_a_finished_retry() -> None:
+    state = {"up": False}
+    world = World(as_reply(lambda c: good_reply(c) if state["up"] else down_reply(c)))
+    cmd = request()
+    failing_publish(world, fail_on=2)
+    with pytest.raises(ConnectionError):
+        await world.handle(cmd, sequence=1)  # outcome saved, retry scheduled, verdict lost
+    state["up"] = True
+    world.clock.advance(60)
+    (retry,) = await world.run_due_retries()
+    await world.handle(retry, sequence=2)  # the retry passes and is done
+    assert world.scheduler.retries == {}
+
+    verdicts_before = len(world.verdicts())
+    await world.handle(cmd, sequence=1)  # the first command finally redelivered
+    assert world.scheduler.retries == {}  # no zombie retry
+    assert len(world.verdicts()) == verdicts_before  # and no stale verdict after the pass
+    assert world.metrics.retries == ["mexc"]
 
 
 async def test_connector_not_answering_is_retryable_platform_trouble() -> None:

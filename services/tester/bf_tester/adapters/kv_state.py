@@ -17,7 +17,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel
 
-from bf_tester.domain.model import CurrentTest, PendingRetry
+from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
 
 M = TypeVar("M", bound=BaseModel)
@@ -126,7 +126,7 @@ class KvRetryScheduler:
 
 
 class KvRunLedger:
-    """:class:`bf_tester.ports.RunLedger` on ``done.*``, ``deleted.*`` and ``current.*`` keys."""
+    """:class:`bf_tester.ports.RunLedger` on ``done.*``, ``outcome.*``, ``deleted.*`` and ``current.*`` keys."""
 
     def __init__(self, kv: KeyValue, *, marker_ttl_s: float) -> None:
         self._kv = kv
@@ -152,6 +152,18 @@ class KvRunLedger:
     async def mark_done(self, run_id: str) -> None:
         """Remember the run as handled (for ``marker_ttl_s``)."""
         await self._mark(key("done", run_id))
+
+    async def outcome(self, run_id: str) -> RunOutcome | None:
+        """The run's saved outcome, if it got that far."""
+        found = await read(self._kv, key("outcome", run_id), RunOutcome)
+        return found[0] if found else None
+
+    async def save_outcome(self, run_id: str, outcome: RunOutcome) -> None:
+        """Save the run's outcome (first write wins: a redelivery finishes the same one)."""
+        try:
+            await self._kv.create(key("outcome", run_id), outcome.model_dump_json().encode(), msg_ttl=self._ttl)
+        except KeyWrongLastSequenceError:
+            pass
 
     async def is_deleted(self, connection_id: str) -> bool:
         """True when the connection was deleted."""

@@ -8,6 +8,7 @@ One *run* is one attempt of one test: :func:`run_id` names it.
 | ``retry.<connection_id>`` | :class:`PendingRetry` | the one retry due for a connection (survives restarts) |
 | ``current.<connection_id>`` | :class:`CurrentTest` | the newest test of a connection; older ones are superseded |
 | ``retest.<connection_id>`` | :class:`~bf_tester.domain.schedule.RetestEntry` | the periodic re-test index |
+| ``outcome.<test_id>-<attempt>`` | :class:`RunOutcome`, with a TTL | a run's decided verdict and retry, saved before either is published |
 | ``done.<test_id>-<attempt>`` | empty, with a TTL | attempts fully handled (idempotent redelivery) |
 | ``deleted.<connection_id>`` | empty, with a TTL | connections deleted: never test or retry them again |
 | ``lease.scheduler`` | :class:`Lease` | which replica runs the scheduler loop |
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from bf_shared.messages import Frozen, TestReason, TestRequested
+from bf_shared.messages import Frozen, TestReason, TestRequested, TestResult
 
 
 def derived_id(*parts: str) -> str:
@@ -62,6 +63,18 @@ class PendingRetry(Frozen):
         return now - self.published_at >= timedelta(seconds=republish_after_s)
 
 
+class RunOutcome(Frozen):
+    """What a run decided, saved before it is acted on (an outbox).
+
+    A command redelivered after a crash finishes exactly this outcome (same verdict, same
+    retry) instead of probing again and possibly deciding otherwise than what the rest of
+    the system may already have seen.
+    """
+
+    result: TestResult
+    retry: PendingRetry | None = None
+
+
 class CurrentTest(Frozen):
     """The newest run of a connection. ``sequence`` orders commands (stream sequence)."""
 
@@ -93,7 +106,9 @@ class Lease(Frozen):
 
 def retry_command(failed: TestRequested, *, occurred_at: datetime) -> TestRequested:
     """The next attempt of the same test: same test id and context, ``reason=retry``."""
-    nxt = failed.model_copy(update={"occurred_at": occurred_at, "reason": TestReason.RETRY, "attempt": failed.attempt + 1})
+    nxt = failed.model_copy(
+        update={"occurred_at": occurred_at, "reason": TestReason.RETRY, "attempt": failed.attempt + 1}
+    )
     return nxt.model_copy(update={"message_id": message_id(nxt, "requested")})
 
 
