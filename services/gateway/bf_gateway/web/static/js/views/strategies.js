@@ -15,6 +15,7 @@ export class StrategiesSection {
   constructor(connection) {
     this.connection = connection;
     this.items = [];
+    this.present = false;
     this.loadedFor = null;
     this.list = h("ul", { class: "strategy-list" });
     this.formSlot = h("div", {});
@@ -35,6 +36,7 @@ export class StrategiesSection {
   update(connection) {
     this.connection = connection;
     this.renderLabels();
+    this.showOrHide();
     if (this.loadedFor !== connection.status) {
       this.loadedFor = connection.status;
       this.load();
@@ -54,13 +56,22 @@ export class StrategiesSection {
   async load() {
     try {
       this.items = (await api.get(`/connections/${encodeURIComponent(this.connection.id)}/strategies`))?.strategies ?? [];
-      this.el.hidden = false;
+      this.present = true;
       this.renderList();
     } catch (error) {
       // Absent API: stay hidden. Anything else is worth saying, once the section is visible.
-      if (ABSENT.has(error.status)) this.el.hidden = true;
-      else if (!this.el.hidden) notify(error.message, "error");
+      if (ABSENT.has(error.status)) this.present = false;
+      else if (this.present) notify(error.message, "error");
     }
+    this.showOrHide();
+  }
+
+  /**
+   * Shown when there is something to see or do: the connection is Online (strategies can be
+   * enabled) or it has strategies (paused while it is not). Never while the API is absent.
+   */
+  showOrHide() {
+    this.el.hidden = !this.present || (this.connection.status !== "online" && this.items.length === 0);
   }
 
   renderList() {
