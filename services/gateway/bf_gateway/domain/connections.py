@@ -132,6 +132,14 @@ def credentials_rotated(
     return awaiting_test(rotated, test_id, TestReason.ROTATED, now)
 
 
+def reuse_changed(view: ConnectionView, fingerprint: str, key_reused: KeyReuse, now: datetime) -> ConnectionView | None:
+    """The view with a new key-reuse flag, or ``None`` when nothing changes (same flag, or the
+    view moved to another key meanwhile: its own rotation decides then)."""
+    if view.key_fingerprint != fingerprint or view.key_reused == key_reused:
+        return None
+    return view.model_copy(update={"key_reused": key_reused, "updated_at": now})
+
+
 def attested(view: ConnectionView, user_id: str, test_id: str, now: datetime) -> ConnectionView:
     """The view with the user's withdrawal attestation recorded, waiting for the re-test."""
     with_attestation = view.model_copy(update={"attestation": Attestation(by=user_id, at=now)})

@@ -149,13 +149,15 @@ def last_test_out(result: TestResult, lang: str, egress_ips: tuple[str, ...]) ->
 def connection_out(view: ConnectionView, lang: str, egress_ips: tuple[str, ...] = ()) -> ConnectionOut:
     """The API's view of a connection: masked key only, texts in ``lang``.
 
-    ``warnings`` is what to show now: the last test's warnings, plus the gateway's own
-    key-reuse warning when the test did not already report it.
+    ``warnings`` is what to show now: the last test's warnings, except that key reuse is
+    the view's current flag (the gateway keeps it for every connection on a key as others
+    join or leave), not what the key looked like when that test was requested.
     """
     last = last_test_out(view.last_test, lang, egress_ips) if view.last_test else None
-    warnings = list(last.warnings) if last else []
+    reuse_codes = set(REUSE_WARNINGS.values())
+    warnings = [w for w in last.warnings if w.code not in reuse_codes] if last else []
     reuse_code = REUSE_WARNINGS.get(view.key_reused)
-    if reuse_code and all(w.code != reuse_code for w in warnings):
+    if reuse_code:
         warnings.append(warning_out(TestWarning(code=reuse_code, message=reuse_code), lang, egress_ips))
     pending = view.pending_test
     current = (

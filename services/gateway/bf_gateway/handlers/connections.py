@@ -15,6 +15,11 @@ Order of effects, chosen so that a failure leaves nothing half-stored and a retr
   the user's immutable audit record).
 * delete: Vault destroy -> ``ConnectionDeleted`` -> fingerprint entry -> view. The view goes
   last so that a failed delete can be retried by the user.
+
+The key-reuse warning is on *every* connection that shares a key, not only on the one just
+added: after an add, a rotation or a delete changes who uses a key, the other connections
+on it get their flag recomputed (:func:`_share_reuse`). That step is best effort: a failure
+leaves a stale warning for a while, never a lost change, so the user's request still succeeds.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from bf_gateway.domain.connections import (
     credentials_rotated,
     new_view,
     renamed,
+    reuse_changed,
 )
 from bf_gateway.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, Unavailable
 from bf_gateway.handlers.locks import UserLocks
@@ -123,6 +129,24 @@ def _test_requested(view: ConnectionView, test_id: str, reason: TestReason) -> T
     )
 
 
+def _set_reuse(fingerprint: str, reuse: KeyReuse, now: datetime) -> Callable[[ConnectionView], ConnectionView | None]:
+    return lambda view: reuse_changed(view, fingerprint, reuse, now)
+
+
+async def _share_reuse(fingerprint: str, deps: ConnectionDeps, *, changed: str) -> None:
+    """Recompute the key-reuse flag of every connection on ``fingerprint`` after ``changed``
+    joined or left it (its own flag too: two users adding one key at once may each have seen
+    the key unused). Best effort: see the module docstring."""
+    try:
+        owners = await deps.fingerprints.owners(fingerprint)
+        now = deps.clock()
+        for connection_id, owner in owners.items():
+            reuse = key_reuse(owners, owner, connection_id)
+            await deps.views.mutate(owner, connection_id, _set_reuse(fingerprint, reuse, now))
+    except KvError as e:
+        log.warning("key-reuse flags of the connections sharing %s's key not updated (%s)", changed, type(e).__name__)
+
+
 async def _owned(deps: ConnectionDeps, user_id: str, connection_id: str) -> ConnectionView:
     with _unavailable("nothing was changed"):
         view = await deps.views.get(user_id, connection_id)
@@ -180,6 +204,7 @@ async def add_connection(cmd: AddConnection, user_id: str, deps: ConnectionDeps)
                 now=deps.clock(),
             )
             await _store_new(view, test_id, deps)
+    await _share_reuse(view.key_fingerprint, deps, changed=view.id)
     return view
 
 
@@ -295,6 +320,9 @@ async def rotate_credentials(
                 )
                 await deps.publisher.publish(subjects.CONNECTION_CREDENTIALS_ROTATED, rotated)
                 await deps.publisher.publish(subjects.TEST_REQUESTED, _test_requested(view, test_id, TestReason.ROTATED))
+    if current.key_fingerprint != fingerprint:
+        await _share_reuse(current.key_fingerprint, deps, changed=connection_id)
+        await _share_reuse(fingerprint, deps, changed=connection_id)
     return view
 
 
@@ -337,3 +365,4 @@ async def delete_connection(connection_id: str, user_id: str, deps: ConnectionDe
             await deps.publisher.publish(subjects.CONNECTION_DELETED, event)
             await deps.fingerprints.remove(current.key_fingerprint, connection_id)
             await deps.views.delete(user_id, connection_id)
+    await _share_reuse(current.key_fingerprint, deps, changed=connection_id)
