@@ -9,37 +9,23 @@ wire during the run, every stream message, every service log and every /metrics 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import nats
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from nats.js.errors import NoKeysError, NotFoundError
 
 from bf_launch.stack import Stack
 from bf_shared import subjects
 from bf_shared.vault import HvacVault, SecretNotFound, VaultForbidden
 
+from tests.e2e.connections.helpers import Api, Recorder, sim_key
+
 SERVICES = ["sim", "connector", "tester", "gateway"]
-PASSWORD = "correct horse battery staple"
-
-
-class Recorder:
-    """Everything that crossed an HTTP boundary or the bus during the test."""
-
-    def __init__(self) -> None:
-        self.http: list[str] = []
-        self.bus: list[bytes] = []
-
-    async def on_msg(self, msg: Msg) -> None:
-        self.bus.append(msg.subject.encode() + b" " + bytes(msg.data) + repr(msg.headers).encode())
 
 
 @pytest.fixture
@@ -56,43 +42,6 @@ async def wiretap(stack: Stack) -> AsyncIterator[tuple[Recorder, NatsClient]]:
         yield recorder, nc
     finally:
         await nc.close()
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, recorder: Recorder) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.token = ""
-
-    async def call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        r = await self.client.request(method, path, headers=headers, **kw)
-        self.recorder.http.append(r.text + json.dumps(dict(r.headers)))
-        return r
-
-    async def login(self, email: str) -> None:
-        assert (await self.call("POST", "/auth/register", json={"email": email, "password": PASSWORD})).status_code == 201
-        r = await self.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        self.token = r.json()["access_token"]
-
-    async def wait_status(self, connection_id: str, wanted: set[str], timeout_s: float = 45) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            r = await self.call("GET", f"/connections/{connection_id}")
-            assert r.status_code == 200, r.text
-            body = r.json()
-            if body["status"] in wanted and body.get("last_test"):
-                return body
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"connection never reached {wanted}: {body}")
-
-
-async def _sim_key(stack: Stack, exchange: str, body: dict[str, Any]) -> None:
-    async with httpx.AsyncClient(base_url=stack.sim_urls[exchange]) as sim:
-        r = await sim.post("/__sim/keys", json=body)
-        assert r.status_code == 201, r.text
 
 
 async def _all_kv_entries(nc: NatsClient) -> list[bytes]:
@@ -133,12 +82,12 @@ async def test_add_test_fail_delete_and_the_secret_never_leaks(
     recorder, nc = wiretap
     mexc_key, mexc_secret = "e2eMX" + secrets.token_hex(8), "canaryMX" + secrets.token_hex(16)
     kc_key, kc_secret, kc_pass = "e2eKC" + secrets.token_hex(8), "canaryKC" + secrets.token_hex(16), "canaryPP" + secrets.token_hex(6)
-    await _sim_key(stack, "mexc", {
+    await sim_key(stack, "mexc", {
         "api_key": mexc_key, "secret": mexc_secret, "label": "e2e",
         "permissions": ["SPOT_ACCOUNT_READ", "SPOT_DEAL_READ", "SPOT_DEAL_WRITE"],
         "ip_whitelist": ["127.0.0.1"],
     })
-    await _sim_key(stack, "kucoin", {
+    await sim_key(stack, "kucoin", {
         "api_key": kc_key, "secret": kc_secret, "passphrase": kc_pass, "label": "e2e",
         "permissions": ["General", "Spot"], "ip_whitelist": ["127.0.0.1"],
     })
