@@ -62,11 +62,13 @@ async def handle_probe(
     timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
     new_id: Callable[[], str] = new_id,
     metrics: ConnectorMetrics | None = None,
+    max_parallel: int | None = None,
 ) -> ProbeReply:
     """Run every probe the request's markets call for and report the facts.
 
     Credentials come from ``reader`` only when ``clients`` has no cached session for
     (connection, secret version). Exchange failures are facts in the outcomes, never raised.
+    ``max_parallel`` caps the probes in flight (see :func:`run_probes`; default: all at once).
     """
     if request.exchange != clients.venue.id:
         return _failed(request, WRONG_EXCHANGE)
@@ -80,6 +82,7 @@ async def handle_probe(
                 clock=clock,
                 new_id=new_id,
                 metrics=metrics,
+                max_parallel=max_parallel,
             )
     except SecretNotFound:
         return _failed(request, SECRET_NOT_FOUND)
