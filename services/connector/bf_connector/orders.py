@@ -156,14 +156,24 @@ class Orders:
         except Exception as e:
             raise classify(e, self.session, self.clock) from e
 
+    async def markets(self) -> None:
+        """Load the markets once per client, without ccxt's currency list.
+
+        With credentials set, ``load_markets`` also fetches currencies, which on MEXC is a
+        signed wallet call (``capital/config/getall``) a trade-only key may not make; orders
+        need the markets alone.
+        """
+        if not self.client.markets:
+            self.client.set_markets(await self._call("fetch_markets"))
+
     async def find(self) -> dict[str, Any] | None:
         """The order with the request's client id, or None when the exchange has none."""
         cid = self.request.client_order_id
         symbol = self.request.symbol
+        await self.markets()
         try:
             if self.request.market == "futures" and self.session.venue.id == "mexc":
                 # ccxt's MEXC fetchOrder takes exchange ids only on contracts; look up by externalOid.
-                await self._call("load_markets")
                 market = self.client.market(symbol)
                 raw = await self._call("contractPrivateGetOrderExternalSymbolExternalOid",
                                        {"symbol": market["id"], "external_oid": cid})
@@ -184,6 +194,7 @@ class Orders:
             params["reduceOnly"] = r.reduce_only
             params["leverage"] = r.leverage or 1
         price = float(r.price) if r.type == "limit" and r.price is not None else None
+        await self.markets()
         try:
             placed = await self._call("create_order", r.symbol, r.type, r.side, float(r.amount or 0), price, params)
         except OrderFailure as f:
@@ -224,6 +235,7 @@ class Orders:
         return order
 
     async def open_orders(self) -> list[dict[str, Any]]:
+        await self.markets()
         return await self._call("fetch_open_orders", self.request.symbol)  # type: ignore[no-any-return]
 
 

@@ -100,6 +100,7 @@ class RunnerService:
         await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in self._watches)), 30.0)
         await self._ticks.start()
         self._task = asyncio.create_task(self.supervisor.run(), name="runner-supervisor")
+        self._task.add_done_callback(_log_crash)
         if self._with_ops:
             self.ops = OpsServer(self.settings.ops_host, self.settings.ops_port, self.ready, self._registry)
             port = await self.ops.start()
@@ -134,6 +135,11 @@ class RunnerService:
         """Everything :meth:`start` did, undone."""
         await self.end()
         await self.broker.stop()
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("runner supervisor stopped", exc_info=task.exception())
 
 
 def build_app(settings: RunnerSettings | None = None) -> FastStream:

@@ -249,7 +249,9 @@ class Owner:
             assert self.state is not None
             try:
                 outcome = await self._call(cmd)
-            except _KeyRevoked:
+            except _KeyRevoked as e:
+                log.warning("strategy %s: the exchange refused the key (%s); pausing until the connection "
+                            "passes a test again", self.strategy_id, e)
                 state, _ = engine.pause(self.state, OFFLINE)
                 await self._commit(state)
                 return  # paused: the rest waits for the connection to pass a test again
@@ -306,7 +308,8 @@ class Owner:
     def _outcome(self, cmd: Command, reply: OrderReply) -> Fill | OrderFailed | None:
         client_id = cmd.order.client_order_id if isinstance(cmd, Place) else cmd.client_order_id
         if reply.ok and reply.order is not None:
-            return _fill(client_id, reply, self.state.rules[cmd.pair].base if self.state else "")
+            assert self.state is not None
+            return _fill(client_id, reply, self.state.rules[cmd.pair].base, self.state.params.fee_pct)
         error = reply.error
         if error is None or error.retryable or error.code in RETRYABLE_ORDER_ERRORS:
             return None
@@ -375,9 +378,17 @@ def _connection_decision(state: StrategyState, connection: ConnectionState | Non
     return state, []
 
 
-def _fill(client_id: str, reply: OrderReply, base: str) -> Fill:
+def _fill(client_id: str, reply: OrderReply, base: str, fee_pct: Decimal) -> Fill:
+    """The engine's view of an order reply.
+
+    Some exchanges do not report fees with the order (MEXC lists them with the trades): then
+    the fee is estimated at the strategy's ``fee_pct`` in quote, so break-even targets still
+    cover it.
+    """
     order = reply.order
     assert order is not None
+    if order.fee_currency is None and order.fee_cost == 0 and order.filled > 0:
+        return Fill(client_id, order.status, order.filled, order.cost, order.cost * fee_pct / 100, Decimal(0))
     fee_base = order.fee_cost if order.fee_currency == base else Decimal(0)
     fee_quote = order.fee_cost if order.fee_currency not in (None, base) else Decimal(0)
     return Fill(client_id, order.status, order.filled, order.cost, fee_quote, fee_base)

@@ -191,3 +191,18 @@ async def test_futures_orders_by_client_id_place_dedup_and_cancel(venue: Any, ex
     assert len(await v.sim_orders()) == 1
     cancelled = await v.order("cancel", "bffut0001", **common)
     assert cancelled.ok and cancelled.order is not None and cancelled.order.status == "canceled", cancelled
+
+
+async def test_a_trade_only_mexc_key_can_place_orders(venue: Any) -> None:
+    """Loading markets must not need the wallet permission a trade-only key lacks."""
+    v = await venue("mexc")
+    key = {"api_key": "tradeonly0001", "secret": "tradeonlysecret0001", "label": "trade-only",
+           "permissions": ["SPOT_ACCOUNT_READ", "SPOT_DEAL_READ", "SPOT_DEAL_WRITE"],
+           "balances": {"spot": {"USDT": "1000"}}}
+    async with v.session.post(v.origin + "/__sim/keys", json=key) as resp:
+        assert resp.status == 201, await resp.text()
+    await v.vault.put("conn1", Credentials(api_key=SecretStr(key["api_key"]), secret=SecretStr(key["secret"])))
+    v.clients.evict("conn1")
+    placed = await v.order("place", "bftrade01", side="buy", type="limit", amount=Decimal("0.001"),
+                           price=Decimal(50000))
+    assert placed.ok and placed.order is not None and placed.order.status == "open", placed
