@@ -97,3 +97,10 @@ export function formatRelative(value, now = Date.now()) {
   if (Math.abs(minutes) < 90) return rtf.format(minutes, "minute");
   return rtf.format(Math.round(minutes / 60), "hour");
 }
+
+/** A number in the page's language (decimal separator, grouping), with ``digits`` decimals. */
+export function formatNumber(value, digits = 2) {
+  const number = Number(value);
+  if (!Number.isFinite(number)) return "—";
+  return new Intl.NumberFormat(current, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(number);
+}

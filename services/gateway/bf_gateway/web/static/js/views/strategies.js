@@ -4,7 +4,7 @@
 
 import * as api from "../api.js";
 import { h } from "../dom.js";
-import { t, has } from "../i18n.js";
+import { t, has, formatNumber } from "../i18n.js";
 import { notify } from "../notices.js";
 import { strategyForm } from "./strategyform.js";
 
@@ -92,9 +92,9 @@ export class StrategiesSection {
     else if (state === "failed") reason = strategy.error?.detail || strategy.error?.code || "";
     const quote = (params.pairs?.[0] || "/").split("/")[1];
     const figures = t("strat.figures", {
-      exposure: Number(strategy.exposure_quote ?? 0).toFixed(2),
-      limit: Number(params.margin_limit_quote ?? 0).toFixed(2),
-      pnl: Number(strategy.realized_pnl_quote ?? 0).toFixed(2),
+      exposure: formatNumber(strategy.exposure_quote ?? 0),
+      limit: formatNumber(params.margin_limit_quote ?? 0),
+      pnl: formatNumber(strategy.realized_pnl_quote ?? 0),
       quote,
     });
     const act = (label, named, call) => {

@@ -5,7 +5,7 @@
 
 import * as api from "../api.js";
 import { h, field, setFieldError } from "../dom.js";
-import { t } from "../i18n.js";
+import { t, formatNumber } from "../i18n.js";
 import { loadPlatform } from "../catalogue.js";
 
 // name: [min, max, integer, minExclusive]; the bounds of bf_shared.strategy's models.
@@ -116,9 +116,9 @@ export async function strategyForm(connection, { close, created }) {
     ladder.textContent =
       Number.isFinite(perPair) && perPair > 0
         ? t(perPair * Math.max(list.length, 1) > v.margin_limit_quote ? "strat.ladder_capped" : "strat.ladder", {
-            cost: (perPair * Math.max(list.length, 1)).toFixed(2),
+            cost: formatNumber(perPair * Math.max(list.length, 1)),
             pairs: Math.max(list.length, 1),
-            limit: v.margin_limit_quote,
+            limit: formatNumber(v.margin_limit_quote),
           })
         : "";
     return firstBad;
