@@ -47,7 +47,7 @@ _WARNINGS_EN: dict[str, Text] = {
 _FR: dict[str, Text] = {
     "invalid_key": Text(
         "La plateforme d'échange ne reconnaît pas cette clé API, ou le secret ne lui correspond pas.",
-        "Copiez à nouveau la clé API et le secret depuis la plateforme, ou créez une nouvelle clé.",
+        "Copiez à nouveau la clé API et le secret depuis la plateforme d'échange, ou créez une nouvelle clé.",
     ),
     "invalid_passphrase": Text(
         "La phrase secrète (passphrase) de l'API est incorrecte.",
@@ -67,11 +67,11 @@ _FR: dict[str, Text] = {
     ),
     "withdraw_enabled": Text(
         "La clé peut retirer des fonds. Pour votre sécurité, elle ne sera jamais utilisée.",
-        "Supprimez cette clé sur la plateforme et créez-en une nouvelle avec le retrait désactivé.",
+        "Supprimez cette clé sur la plateforme d'échange et créez-en une nouvelle avec le retrait désactivé.",
     ),
     "withdraw_unconfirmed": Text(
-        "La plateforme n'indique pas si cette clé peut retirer des fonds.",
-        "Vérifiez sur la plateforme que le retrait est désactivé pour cette clé, puis confirmez-le ici.",
+        "La plateforme d'échange n'indique pas si cette clé peut retirer des fonds.",
+        "Vérifiez sur la plateforme d'échange que le retrait est désactivé pour cette clé, puis confirmez-le ici.",
     ),
     "ip_not_allowed": Text(
         "La plateforme d'échange refuse les requêtes venant de l'adresse IP de notre service.",
@@ -103,7 +103,7 @@ _FR: dict[str, Text] = {
         "Utilisez une clé distincte par connexion, pour qu'aucune n'épuise les limites de l'autre.",
     ),
     "key_reused_elsewhere": Text(
-        "Cette clé API est déjà enregistrée par un autre compte de la plateforme.",
+        "Cette clé API est déjà enregistrée par un autre compte de notre service.",
         "Si vous n'avez pas partagé cette clé volontairement, supprimez-la sur la plateforme d'échange "
         "et créez-en une nouvelle.",
     ),

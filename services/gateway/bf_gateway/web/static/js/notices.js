@@ -4,6 +4,8 @@
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
+const MAX_NOTICES = 3;
+
 /**
  * Show a message; ok/info notices fade after a while, errors stay until dismissed.
  * @param {string} message
@@ -11,6 +13,9 @@ import { t } from "./i18n.js";
  */
 export function notify(message, kind = "info") {
   const region = document.getElementById("notices");
+  // The same news twice is noise; and a few at a time is enough.
+  for (const old of region.querySelectorAll(".notice")) if (old.firstChild?.textContent === message) old.remove();
+  while (region.children.length >= MAX_NOTICES) region.firstElementChild.remove();
   const close = h("button", { type: "button", class: "btn btn-ghost btn-small", text: t("action.dismiss") });
   const notice = h("div", { class: `notice is-${kind}`, "data-kind": kind }, h("span", { text: message }), close);
   close.addEventListener("click", () => notice.remove());
