@@ -31,6 +31,17 @@ async def contracts_active(ctx: Ctx) -> list[dict[str, Any]]:
     return markets.kucoin_contracts(ctx.state.prices.price, ctx.now_ms)
 
 
+async def contract_one(ctx: Ctx) -> dict[str, Any]:
+    """``GET /api/v1/contracts/{symbol}``: one contract, same fields as the active list
+    (https://www.kucoin.com/docs-new/rest/futures-trading/market-data/get-symbol). The
+    connector's futures test order reads its lot, tick and last price from here."""
+    symbol = ctx.path_param("symbol")
+    for contract in markets.kucoin_contracts(ctx.state.prices.price, ctx.now_ms):
+        if contract["symbol"] == symbol:
+            return contract
+    raise kucoin_error("400100", detail="contract does not exist")
+
+
 async def account_overview(ctx: Ctx) -> dict[str, Any]:
     """``GET /api/v1/account-overview?currency=USDT``."""
     currency = ctx.param("currency") or "XBT"
@@ -124,6 +135,8 @@ def endpoints() -> list[Endpoint]:
     v = VENUE
     return [
         Endpoint("GET", "/api/v1/contracts/active", contracts_active, v, weight=3),
+        # After the static path: aiohttp matches in registration order.
+        Endpoint("GET", "/api/v1/contracts/{symbol}", contract_one, v, weight=3),
         Endpoint(
             "GET",
             "/api/v1/account-overview",
