@@ -4,7 +4,7 @@ While the strategies API answers 404 the section is not shown at all."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from bf_launch.stack import Stack
 from bf_shared.strategy import PRESETS
@@ -36,9 +36,10 @@ def test_enable_a_strategy_with_a_preset_then_pause_and_disable_it(browsing: Bro
     form = section.locator("form[data-form=strategy]")
 
     # A risk level fills every field with the server's own preset.
-    for level in ("aggressive", "conservative"):
+    levels: tuple[Literal["aggressive", "conservative"], ...] = ("aggressive", "conservative")
+    for level in levels:
         _field(form, "risk_level").select_option(level)
-        preset = PRESETS[level]  # type: ignore[index]
+        preset = PRESETS[level]
         assert float(_field(form, "base_order_quote").input_value()) == float(preset["base_order_quote"])
         assert float(_field(form, "max_adds").input_value()) == preset["reinforcement"]["max_adds"]
         assert float(_field(form, "step_pct").input_value()) == float(preset["reinforcement"]["step_pct"])
