@@ -58,16 +58,17 @@ def test_rate_per_exchange_from_the_documented_limits() -> None:
     # less the bucket's capacity (4: one 1 s tick of 2.5 tests, rounded up, plus one).
     assert bucket_shape("mexc", 0.5).capacity == 4
     assert retest_rate_per_s("mexc", 0.5) == pytest.approx((25 - 4) / 10)
-    # KuCoin: user/api-key weight 20 of 2000 per 30 s binds; half is 50 per 30 s, capacity 3.
+    # KuCoin: the Management pool binds (user/api-key 20 + accounts 5 of 2000 per 30 s: 80
+    # tests); half is 40 per 30 s, capacity 3.
     assert bucket_shape("kucoin", 0.5).capacity == 3
-    assert retest_rate_per_s("kucoin", 0.5) == pytest.approx((50 - 3) / 30)
+    assert retest_rate_per_s("kucoin", 0.5) == pytest.approx((40 - 3) / 30)
     # Unknown exchanges get a conservative trickle, never zero.
     assert 0 < retest_rate_per_s("binance", 0.5) <= 0.2
 
 
 def test_max_connections_for_the_benchmark() -> None:
     assert max_connections_per_hour("mexc", SIX_HOURS, 0.5) == 45360  # 2.1/s * 21600 s
-    assert max_connections_per_hour("kucoin", SIX_HOURS, 0.5) == 33840  # 1.5667/s * 21600 s
+    assert max_connections_per_hour("kucoin", SIX_HOURS, 0.5) == 26640  # 1.2333/s * 21600 s
     # Halve the interval, halve the connections; double the budget, at least double them.
     assert max_connections_per_hour("mexc", 3 * HOUR, 0.5) == 22680
     assert max_connections_per_hour("mexc", SIX_HOURS, 1.0) >= 2 * 45360

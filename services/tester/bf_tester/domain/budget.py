@@ -4,11 +4,19 @@ Each exchange has rate-limit pools (a weight limit per window); one test spends 
 in each pool it touches. Figures from the exchanges' docs, as recorded in EXCHANGES.md:
 
 * MEXC spot: 500 weight per 10 s *per endpoint*; a test calls ``GET /api/v3/account``
-  (weight 10) and ``POST /api/v3/order/test`` (weight 1), so the account endpoint binds:
-  50 tests per 10 s.
-* KuCoin (VIP0, per 30 s): Management pool 2000 with ``GET /api/v1/user/api-key`` = 20
-  (100 tests), Spot pool 4000 with ``accounts`` = 5 plus ``hf/orders/test`` = 1 (666 tests);
-  the Management pool binds.
+  (weight 10), ``GET /api/v3/exchangeInfo?symbol=`` (weight 10, per IP) and
+  ``POST /api/v3/order/test`` (weight 1); the two weight-10 endpoints bind: 50 tests per 10 s.
+* KuCoin (VIP0, per 30 s): Management pool 2000 with ``GET /api/v1/user/api-key`` = 20 plus
+  ``GET /api/v1/accounts`` = 5 (80 tests; KuCoin files the account endpoints under
+  "Management", https://www.kucoin.com/docs-new/rest/account-info/account-funding/get-account-list-spot);
+  Public pool 2000 per IP with ``market/stats`` = 15, ``symbols`` = 4, ``status`` = 3
+  (90 tests); Spot pool 4000 with ``hf/orders/test`` = 1 plus ``hf/accounts/opened`` = 2
+  (1333 tests). The Management pool binds.
+
+The weights are those of a spot test (what most connections re-test); a futures market adds
+calls to other pools (MEXC contract, KuCoin futures), each far from binding at these rates.
+``bench/bench_probe_concurrency.py`` prices the calls one test really makes with the
+simulator's per-endpoint table and flags any pool spent beyond ``fraction``.
 
 All tests leave from the platform's few egress IPs, so the budget is treated as shared by
 every key of an exchange (conservative where a limit is per account). Re-tests may use
@@ -47,11 +55,16 @@ class RatePool(Frozen):
 POOLS: dict[str, tuple[RatePool, ...]] = {
     "mexc": (
         RatePool(name="spot GET /api/v3/account", limit=500, window_s=10, test_weight=10),
+        RatePool(name="spot GET /api/v3/exchangeInfo", limit=500, window_s=10, test_weight=10),
         RatePool(name="spot POST /api/v3/order/test", limit=500, window_s=10, test_weight=1),
     ),
     "kucoin": (
-        RatePool(name="management", limit=2000, window_s=30, test_weight=20),
-        RatePool(name="spot", limit=4000, window_s=30, test_weight=5 + 1),
+        # user/api-key + accounts: both are Management endpoints.
+        RatePool(name="management", limit=2000, window_s=30, test_weight=20 + 5),
+        # market/stats + symbols + status (the probe's price, rules and exchange status).
+        RatePool(name="public", limit=2000, window_s=30, test_weight=15 + 4 + 3),
+        # hf/orders/test + hf/accounts/opened.
+        RatePool(name="spot", limit=4000, window_s=30, test_weight=1 + 2),
     ),
 }
 
