@@ -59,7 +59,8 @@ KUCOIN_FUTURES = ["General", "Spot", "Futures"]
 GOOD = {"mexc": MEXC_SPOT, "kucoin": KUCOIN_SPOT}
 EXCHANGES = ["mexc", "kucoin"]
 
-NONE_KNOWN = {"read": None, "trade": None, "withdraw": None, "futures": None}
+Seen = dict[str, bool | None]
+NONE_KNOWN: Seen = {"read": None, "trade": None, "withdraw": None, "futures": None}
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -200,7 +201,7 @@ def checks_of(view: dict[str, Any]) -> dict[str, str]:
 
 def assert_failed(view: dict[str, Any], code: str) -> dict[str, Any]:
     """``view`` failed with ``code``, with non-empty English cause and remedy."""
-    last = view["last_test"]
+    last: dict[str, Any] = view["last_test"]
     assert view["status"] == "failed", last
     assert last["status"] == "failed"
     error = last["error"]
@@ -229,7 +230,7 @@ class KeyCase:
     permissions: list[str]
     code: str
     failed_check: str
-    seen: dict[str, bool | None]
+    seen: Seen
     markets: tuple[str, ...] = ("spot",)
     ip_whitelist: tuple[str, ...] = ("127.0.0.1",)
     typed: str = "as_created"  # or unknown_key, bad_secret, bad_passphrase
@@ -241,8 +242,8 @@ class KeyCase:
         return self.code in {"invalid_key", "invalid_passphrase", "ip_not_allowed"}
 
 
-_SPOT_ONLY_MEXC = {"read": True, "trade": True, "withdraw": False, "futures": False}
-_SPOT_ONLY_KUCOIN = {"read": True, "trade": True, "withdraw": False, "futures": False}
+_SPOT_ONLY_MEXC: Seen = {"read": True, "trade": True, "withdraw": False, "futures": False}
+_SPOT_ONLY_KUCOIN: Seen = {"read": True, "trade": True, "withdraw": False, "futures": False}
 
 KEY_CASES: dict[str, KeyCase] = {
     "mexc-unknown-key": KeyCase("mexc", MEXC_SPOT, "invalid_key", "api_key", NONE_KNOWN, typed="unknown_key", ip_restricted=None),
