@@ -261,3 +261,43 @@ class ProbeReply(Frozen):
     key: KeyFacts = KeyFacts()
     # Set when no probe could run at all (e.g. the secret is gone from Vault).
     error: ProbeError | None = None
+
+
+# ----------------------------------------------------------------------------- live progress (core NATS)
+
+
+class ProbeProgress(Frozen):
+    """One probe of a running test finished (connector -> tester, fire-and-forget).
+
+    Published on :func:`bf_shared.subjects.probe_progress_subject` the moment the probe ends,
+    so the tester can show it before the whole run is over. The :class:`ProbeReply` stays the
+    authority: a lost progress message costs only a late row on the dashboard. The connector
+    does not know the test's attempt, so there is none here.
+    """
+
+    schema_version: Literal[1] = 1
+    test_id: str
+    connection_id: str
+    outcome: ProbeOutcome
+
+
+class CheckProgress(Frozen):
+    """A provisional check of a running test (tester -> the connection's live feed).
+
+    Published on :func:`bf_shared.subjects.progress_subject` as each probe's outcome arrives;
+    the verdict's checks (:class:`ChecksProgress`) replace it.
+    """
+
+    schema_version: Literal[1] = 1
+    test_id: str
+    attempt: int = Field(default=1, ge=1)
+    check: Check
+
+
+class ChecksProgress(Frozen):
+    """Every check of a decided test, published on the live feed just before its verdict event."""
+
+    schema_version: Literal[1] = 1
+    test_id: str
+    attempt: int = Field(default=1, ge=1)
+    checks: tuple[Check, ...]

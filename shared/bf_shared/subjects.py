@@ -56,6 +56,23 @@ def progress_subject(connection_id: str, step: str = "check") -> str:
     return f"bf.progress.{connection_id}.{step}"
 
 
+def probe_progress_subject(test_id: str) -> str:
+    """Core subject on which the connector reports each finished probe of test ``test_id``.
+
+    Only the tester running that test listens. ``test_id`` must be one subject token (no
+    dots, wildcards or whitespace): anything else would address other subscribers, so it is
+    refused with ``ValueError``.
+    """
+    if not is_token(test_id):
+        raise ValueError("a test id must be a single subject token")
+    return f"bf.rpc.progress.{test_id}"
+
+
+def is_token(value: str) -> bool:
+    """True when ``value`` is one non-empty NATS subject token without wildcards."""
+    return bool(value) and not any(c in value for c in ".*>") and not any(c.isspace() for c in value)
+
+
 def ticks_subject(exchange: str, symbol: str) -> str:
     """Subject of market-data ticks for one symbol (``BTC/USDT`` -> ``BTC_USDT``)."""
     return f"bf.md.{exchange}.{symbol.replace('/', '_').replace(':', '__')}"

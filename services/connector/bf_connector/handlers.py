@@ -17,12 +17,14 @@ platform trouble and retries (they say nothing about the key):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bf_shared.messages import (
     ConnectionCredentialsRotated,
     ConnectionDeleted,
     ProbeError,
+    ProbeOutcome,
+    ProbeProgress,
     ProbeReply,
     ProbeRequest,
     new_id,
@@ -42,6 +44,8 @@ SECRET_NOT_FOUND = "secret not found"
 VAULT_UNAVAILABLE = "vault unavailable"
 VAULT_FORBIDDEN = "vault forbidden"
 WRONG_EXCHANGE = "wrong exchange"
+
+ProgressSink = Callable[[ProbeProgress], Awaitable[None]]
 
 
 def _failed(request: ProbeRequest, detail: str) -> ProbeReply:
@@ -63,15 +67,19 @@ async def handle_probe(
     new_id: Callable[[], str] = new_id,
     metrics: ConnectorMetrics | None = None,
     max_parallel: int | None = None,
+    on_outcome: ProgressSink | None = None,
 ) -> ProbeReply:
     """Run every probe the request's markets call for and report the facts.
 
     Credentials come from ``reader`` only when ``clients`` has no cached session for
     (connection, secret version). Exchange failures are facts in the outcomes, never raised.
     ``max_parallel`` caps the probes in flight (see :func:`run_probes`; default: all at once).
+    ``on_outcome`` hears each probe's outcome as a :class:`ProbeProgress` as soon as that probe
+    ends, before the reply (best effort: it can neither fail nor hold up the probes).
     """
     if request.exchange != clients.venue.id:
         return _failed(request, WRONG_EXCHANGE)
+    sink = None if on_outcome is None else _progress_of(request, on_outcome)
     try:
         async with clients.lease(request.connection_id, request.secret_version, reader) as session:
             outcomes, key = await run_probes(
@@ -83,6 +91,7 @@ async def handle_probe(
                 new_id=new_id,
                 metrics=metrics,
                 max_parallel=max_parallel,
+                on_outcome=sink,
             )
     except SecretNotFound:
         return _failed(request, SECRET_NOT_FOUND)
@@ -105,6 +114,15 @@ async def handle_probe(
         outcomes=outcomes,
         key=key,
     )
+
+
+def _progress_of(request: ProbeRequest, on_outcome: ProgressSink) -> Callable[[ProbeOutcome], Awaitable[None]]:
+    async def report(outcome: ProbeOutcome) -> None:
+        await on_outcome(
+            ProbeProgress(test_id=request.test_id, connection_id=request.connection_id, outcome=outcome)
+        )
+
+    return report
 
 
 def handle_credentials_rotated(event: ConnectionCredentialsRotated, *, clients: ClientFactory) -> None:

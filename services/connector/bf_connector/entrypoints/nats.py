@@ -2,6 +2,8 @@
 
 * ``bf.rpc.connector.<exchange>.probe`` — core NATS request/reply in queue group
   ``connector``: any replica of this exchange's connector answers, with a ``ProbeReply``.
+  While the probes run, each finished one is published (core NATS, fire-and-forget) as a
+  ``ProbeProgress`` on ``bf.rpc.progress.<test_id>`` for the tester that asked.
 * ``connection-credentials-rotated`` / ``connection-deleted`` on the ``BF_EVENTS`` stream —
   an *ordered* consumer per process delivering only new events: eviction is local cache state,
   so every replica must see every event, nothing is shared, and history does not matter
@@ -19,12 +21,18 @@ from nats.js.api import DeliverPolicy
 
 from bf_shared import subjects
 from bf_shared.bus import EVENTS
-from bf_shared.messages import ConnectionCredentialsRotated, ConnectionDeleted, ProbeReply, ProbeRequest
+from bf_shared.messages import (
+    ConnectionCredentialsRotated,
+    ConnectionDeleted,
+    ProbeProgress,
+    ProbeReply,
+    ProbeRequest,
+)
 from bf_shared.vault import SecretReader
 
 from bf_connector.clock import Clock
 from bf_connector.exchanges.clients import ClientFactory
-from bf_connector.handlers import handle_connection_deleted, handle_credentials_rotated, handle_probe
+from bf_connector.handlers import ProgressSink, handle_connection_deleted, handle_credentials_rotated, handle_probe
 from bf_connector.metrics import ConnectorMetrics
 
 
@@ -38,6 +46,18 @@ class Dependencies:
     metrics: ConnectorMetrics
     probe_timeout_s: float
     probe_concurrency: int = 16
+
+
+def progress_sink(broker: NatsBroker, test_id: str) -> ProgressSink | None:
+    """Publishes a test's probe progress to its tester; None when ``test_id`` cannot be a subject."""
+    if not subjects.is_token(test_id):
+        return None
+    subject = subjects.probe_progress_subject(test_id)
+
+    async def send(progress: ProbeProgress) -> None:
+        await broker.publish(progress.model_dump_json().encode(), subject)
+
+    return send
 
 
 def register(broker: NatsBroker, deps: Dependencies) -> None:
@@ -57,6 +77,7 @@ def register(broker: NatsBroker, deps: Dependencies) -> None:
             clock=deps.clock,
             timeout_s=deps.probe_timeout_s,
             metrics=deps.metrics,
+            on_outcome=progress_sink(broker, request.test_id),
         )
 
     @broker.subscriber(

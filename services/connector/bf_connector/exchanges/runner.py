@@ -14,6 +14,11 @@ hung exchange costs one timeout, not one per probe.
 them). With ``1`` they run one after another in plan order, each timed from its own start:
 what the run would cost without concurrency (the probe benchmark measures exactly that),
 or a gentler pattern for an exchange that punishes bursts.
+
+``on_outcome`` (optional) hears each probe's outcome the moment that probe ends, for live
+progress. It is called after the probe's duration was taken and outside the ``max_parallel``
+gate, is given at most :data:`OUTCOME_SINK_TIMEOUT_S`, and whatever it raises is logged and
+dropped: reporting progress can never fail a probe or hold the run for long.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ from bf_connector.metrics import ConnectorMetrics
 log = logging.getLogger(__name__)
 
 ProbeFn = Callable[[RunContext], Awaitable[Any]]
+OutcomeSink = Callable[[ProbeOutcome], Awaitable[None]]
+
+#: How long reporting one outcome may take before it is abandoned (a core NATS publish only
+#: appends to the connection's buffer; this bounds a stalled one).
+OUTCOME_SINK_TIMEOUT_S = 0.5
 
 
 class ProbeResult:
@@ -133,9 +143,12 @@ async def run_probes(
     new_id: Callable[[], str],
     metrics: ConnectorMetrics | None = None,
     max_parallel: int | None = None,
+    on_outcome: OutcomeSink | None = None,
+    outcome_sink_timeout_s: float = OUTCOME_SINK_TIMEOUT_S,
 ) -> tuple[tuple[ProbeOutcome, ...], KeyFacts]:
     """Run the planned probes concurrently (at most ``max_parallel`` at once when given);
-    return their outcomes and the key's facts."""
+    return their outcomes and the key's facts. ``on_outcome`` hears each outcome as its probe
+    ends (see the module docstring)."""
     if max_parallel is not None and max_parallel < 1:
         raise ValueError("max_parallel must be at least 1")
     ctx = RunContext(session, markets, new_id)
@@ -145,9 +158,13 @@ async def run_probes(
 
     async def run(name: ProbeName, fn: ProbeFn) -> ProbeResult:
         if gate is None:
-            return await _timed(name, fn, ctx, timeout_s, clock)
-        async with gate:
-            return await _timed(name, fn, ctx, timeout_s, clock)
+            result = await _timed(name, fn, ctx, timeout_s, clock)
+        else:
+            async with gate:
+                result = await _timed(name, fn, ctx, timeout_s, clock)
+        if on_outcome is not None:
+            await _report(on_outcome, result.outcome, outcome_sink_timeout_s)
+        return result
 
     try:
         results = await asyncio.gather(*(run(name, fn) for name, fn in probes))
@@ -159,6 +176,14 @@ async def run_probes(
             label = "ok" if r.outcome.ok else str(r.outcome.error.code if r.outcome.error else "unknown")
             metrics.probes.labels(venue.id, r.outcome.name.value, label).inc()
     return tuple(r.outcome for r in results), key_facts(by_name)
+
+
+async def _report(sink: OutcomeSink, outcome: ProbeOutcome, timeout_s: float) -> None:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await sink(outcome)
+    except Exception as e:  # progress is a courtesy; the reply carries the outcome anyway
+        log.warning("progress of probe %s not reported (%s)", outcome.name.value, type(e).__name__)
 
 
 def key_facts(by_name: dict[ProbeName, ProbeResult]) -> KeyFacts:
