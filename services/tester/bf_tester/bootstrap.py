@@ -30,6 +30,7 @@ from bf_tester.adapters.kv_lease import KvLease
 from bf_tester.adapters.kv_state import KvRetestIndex, KvRetryScheduler, KvRunLedger
 from bf_tester.adapters.metrics import PrometheusTesterMetrics
 from bf_tester.adapters.nats_bus import NatsProbe, NatsPublisher
+from bf_tester.adapters.nats_progress import NatsProgress
 from bf_tester.entrypoints.consumers import Deps, register
 from bf_tester.ports import Clock
 from bf_tester.scheduler import Retester, run_scheduler
@@ -95,6 +96,7 @@ class TesterService:
             settings=self.settings,
             rand=self._rand.random,
             metrics=self.metrics,
+            progress=NatsProgress(self.broker),
         )
         register(self.broker, self.deps)
 

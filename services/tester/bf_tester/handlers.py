@@ -7,13 +7,15 @@ Running a test (:func:`handle_test_requested`):
    connection's newest;
 2. publish ``TestStarted``; ask the connector for facts with a timeout (no answer is
    platform trouble: judged like ``exchange_unavailable``, so it is retried, never blamed
-   on the key); judge with the pure policy;
+   on the key), relaying each probe outcome reported meanwhile as a provisional check on the
+   connection's live feed (:mod:`bf_tester.progress`); judge with the pure policy;
 3. unless a newer test of the connection started meanwhile (only the newest test speaks for
    a connection), save the decided outcome (verdict and, for a retryable failure, the next
    attempt and its time in ``next_retry_at``) before acting on it. A retry keeps the
    ``test_id`` (the one the user got back from ``POST /connections/{id}/test``) with
    ``attempt + 1``;
-4. store the retry (KV, survives restarts), publish ``TestPassed``/``TestFailed``;
+4. store the retry (KV, survives restarts), put the verdict's checks on the live feed,
+   publish ``TestPassed``/``TestFailed``;
 5. remember the run as done. A crash before the outcome was saved redelivers the command and
    the run starts again; a crash after it finishes the saved outcome, so the verdict
    everyone may have seen and the bookkeeping never disagree. Message ids derive from test
@@ -51,12 +53,14 @@ from bf_tester.ports import (
     Clock,
     ProbePort,
     ProbeUnavailable,
+    ProgressPort,
     PublishPort,
     RetestIndex,
     RetryScheduler,
     RunLedger,
     TesterMetrics,
 )
+from bf_tester.progress import ProgressRelay, publish_final_checks
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
@@ -113,11 +117,13 @@ async def handle_test_requested(
     rand: RandomSource,
     metrics: TesterMetrics,
     sequence: int | None = None,
+    progress: ProgressPort | None = None,
 ) -> None:
     """Run one connection test end to end (see the module docstring).
 
     ``sequence`` is the command's position in its stream; it orders tests of the same
     connection. Without it (an in-memory bus), commands are taken in arrival order.
+    ``progress`` carries the live feed (none: the test runs without one).
     """
     rid = run_id(cmd)
     if await ledger.is_done(rid):
@@ -134,7 +140,9 @@ async def handle_test_requested(
             return
         if cmd.reason != TestReason.RETRY:
             await scheduler.cancel(cmd.connection_id)  # a fresh test supersedes a pending retry
-        outcome = await _run(cmd, probe=probe, publish=publish, clock=clock, settings=settings, rand=rand)
+        outcome = await _run(
+            cmd, probe=probe, publish=publish, clock=clock, settings=settings, rand=rand, progress=progress
+        )
         # Only the newest test of a connection speaks for it; a deletion also ends this one.
         current = await ledger.current(cmd.connection_id)
         if current is None or current.run_id != rid or await ledger.is_deleted(cmd.connection_id):
@@ -143,7 +151,9 @@ async def handle_test_requested(
             await ledger.mark_done(rid)
             return
         await ledger.save_outcome(rid, outcome)
-    await _finish(cmd, outcome, publish=publish, scheduler=scheduler, ledger=ledger, metrics=metrics)
+    await _finish(
+        cmd, outcome, publish=publish, scheduler=scheduler, ledger=ledger, metrics=metrics, progress=progress
+    )
 
 
 async def _run(
@@ -154,8 +164,9 @@ async def _run(
     clock: Clock,
     settings: TesterSettings,
     rand: RandomSource,
+    progress: ProgressPort | None,
 ) -> RunOutcome:
-    """Announce the test, gather the facts, judge them, plan the retry."""
+    """Announce the test, gather the facts (relaying live progress), judge them, plan the retry."""
     started_at = clock.now()
     await publish.publish(
         subjects.TEST_STARTED,
@@ -169,7 +180,8 @@ async def _run(
             started_at=started_at,
         ),
     )
-    reply = await _ask(cmd, probe, settings.probe_timeout_s)
+    async with ProgressRelay(cmd, progress, settings.egress_ips).watching():
+        reply = await _ask(cmd, probe, settings.probe_timeout_s)
     finished_at = clock.now()
     result = judge(
         cmd,
@@ -198,8 +210,9 @@ async def _finish(
     scheduler: RetryScheduler,
     ledger: RunLedger,
     metrics: TesterMetrics,
+    progress: ProgressPort | None,
 ) -> None:
-    """Act on a decided outcome: store the retry, publish the verdict, mark the run done.
+    """Act on a decided outcome: store the retry, publish the checks and the verdict, mark the run done.
 
     Every step is idempotent, so a redelivery may repeat any of them.
     """
@@ -223,6 +236,9 @@ async def _finish(
     result = outcome.result
     passed = result.status == "passed"
     verdict_cls = TestPassed if passed else TestFailed
+    # Core NATS first, then the durable verdict on the same connection: a live feed sees the
+    # final checks before the event that ends the test.
+    await publish_final_checks(progress, cmd, result)
     await publish.publish(
         subjects.TEST_PASSED if passed else subjects.TEST_FAILED,
         verdict_cls(

@@ -6,10 +6,12 @@ that subclass these ports. Nothing here knows about NATS, FastStream or promethe
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from bf_shared.messages import Message, ProbeReply, ProbeRequest
+from bf_shared.messages import ChecksProgress, CheckProgress, Message, ProbeProgress, ProbeReply, ProbeRequest
 
 from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
@@ -32,6 +34,26 @@ class ProbePort(Protocol):
 
     async def probe(self, request: ProbeRequest, timeout_s: float) -> ProbeReply:
         """The connector's reply; raises :class:`ProbeUnavailable` when there is none."""
+        ...
+
+
+class ProgressPort(Protocol):
+    """Live progress of running tests: never durable, lost when nobody listens.
+
+    The connector's per-probe outcomes come in; provisional and final checks go out to the
+    connection's live feed (the gateway relays it to the dashboard).
+    """
+
+    def outcomes(
+        self, test_id: str, deliver: Callable[[ProbeProgress], Awaitable[None]]
+    ) -> AbstractAsyncContextManager[None]:
+        """Hand every outcome reported for ``test_id`` to ``deliver``, one at a time, in
+        arrival order, until the context exits. On exit, outcomes already received are
+        delivered first (bounded in time), so none that preceded the reply is lost."""
+        ...
+
+    async def publish(self, connection_id: str, payload: CheckProgress | ChecksProgress) -> None:
+        """Publish one item of the connection's live feed."""
         ...
 
 

@@ -13,6 +13,12 @@
 A check is ``failed`` only when the verdict has an error that explains it; a capability the
 exchange did not confirm is a ``warning`` (the test could look, the exchange did not say);
 anything the test could not look at because an earlier error stopped it is ``skipped``.
+
+While a test runs, :func:`provisional_check` shows what one probe outcome settles on its own,
+worded as the verdict words it, so the dashboard can list checks as their probes finish. It
+never guesses: an outcome that needs the other facts to mean something (the permission
+introspection, a readable futures account, an exchange that "cannot tell") shows nothing
+until the verdict, whose checks replace every provisional one.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bf_shared.codes import ErrorCode
-from bf_shared.messages import Check, CheckStatus, Market, ProbeError
+from bf_shared.messages import Check, CheckStatus, Market, ProbeError, ProbeName, ProbeOutcome
 
-from bf_tester.domain.facts import CONNECTOR_UNREACHABLE, Facts, Incident
+from bf_tester.domain.facts import CONNECTOR_UNREACHABLE, Facts, Incident, classify
 
 CHECK_NAMES: tuple[str, ...] = (
     "exchange_status",
@@ -62,6 +68,20 @@ _PLATFORM_DETAIL: dict[str, str] = {
 }
 
 
+# (granted, refused) wording of the capabilities a connection needs.
+_CAPABILITY_TEXT: dict[str, tuple[str, str]] = {
+    "read": ("Balances can be read.", "The key cannot read balances."),
+    "trade": ("The key can trade spot.", "The key cannot trade."),
+    "futures": ("The key has futures rights.", "The key has no futures rights."),
+}
+
+_REACHABLE = Check(name="exchange_status", status=OK, detail="The exchange is reachable.")
+_KEY_ACCEPTED = Check(name="api_key", status=OK, detail="The exchange accepts the key.")
+_CAN_WITHDRAW = Check(
+    name="withdraw_disabled", status=FAILED, detail="The key can withdraw funds; it will never be used."
+)
+
+
 def ip_list(egress_ips: Sequence[str]) -> str:
     """The platform's IPs as a phrase for details and warnings."""
     return ", ".join(egress_ips) if egress_ips else "the platform's server IPs"
@@ -84,6 +104,27 @@ def _why_skipped(facts: Facts) -> str:
     return _BLOCKED_BY[blocker.code] if blocker is not None else "Not checked."
 
 
+def _unavailable(code: ErrorCode, error: ProbeError) -> Check:
+    return Check(name="exchange_status", status=FAILED, detail=_RETRYABLE_DETAIL[code] + _ref(error))
+
+
+def _key_refused(code: ErrorCode, error: ProbeError) -> Check:
+    text = (
+        "The exchange does not accept this key or secret."
+        if code == ErrorCode.INVALID_KEY
+        else "The exchange does not accept the passphrase."
+    )
+    return Check(name="api_key", status=FAILED, detail=text + _ref(error))
+
+
+def _ip_rejected(egress_ips: Sequence[str]) -> Check:
+    return Check(
+        name="ip_whitelist",
+        status=FAILED,
+        detail=f"The exchange rejects the platform's IP; add {ip_list(egress_ips)} to the key's whitelist.",
+    )
+
+
 def _exchange_status(facts: Facts) -> Check:
     retryable = facts.first(*_RETRYABLE_DETAIL)
     if retryable is not None:
@@ -92,28 +133,24 @@ def _exchange_status(facts: Facts) -> Check:
         elif retryable.probe is None:
             detail = _PLATFORM_DETAIL.get(retryable.error.detail, "The platform could not run the test.")
         else:
-            detail = _RETRYABLE_DETAIL[retryable.code] + _ref(retryable.error)
+            return _unavailable(retryable.code, retryable.error)
         return Check(name="exchange_status", status=FAILED, detail=detail)
     if facts.exchange_reached:
-        return Check(name="exchange_status", status=OK, detail="The exchange is reachable.")
+        return _REACHABLE
     return Check(name="exchange_status", status=SKIPPED, detail=_why_skipped(facts))
 
 
 def _api_key(facts: Facts) -> Check:
     bad: Incident | None = facts.first(ErrorCode.INVALID_KEY, ErrorCode.INVALID_PASSPHRASE)
     if bad is not None:
-        text = (
-            "The exchange does not accept this key or secret."
-            if bad.code == ErrorCode.INVALID_KEY
-            else "The exchange does not accept the passphrase."
-        )
-        return Check(name="api_key", status=FAILED, detail=text + _ref(bad.error))
+        return _key_refused(bad.code, bad.error)
     if facts.key_accepted:
-        return Check(name="api_key", status=OK, detail="The exchange accepts the key.")
+        return _KEY_ACCEPTED
     return Check(name="api_key", status=SKIPPED, detail=_why_skipped(facts))
 
 
-def _capability(name: str, value: bool | None, facts: Facts, yes: str, no: str) -> Check:
+def _capability(name: str, value: bool | None, facts: Facts) -> Check:
+    yes, no = _CAPABILITY_TEXT[name]
     if value is False:
         return Check(name=name, status=FAILED, detail=no)
     if value is True:
@@ -126,11 +163,7 @@ def _capability(name: str, value: bool | None, facts: Facts, yes: str, no: str) 
 def _withdraw(facts: Facts, attested: bool) -> Check:
     value = facts.permissions.withdraw
     if value is True:
-        return Check(
-            name="withdraw_disabled",
-            status=FAILED,
-            detail="The key can withdraw funds; it will never be used.",
-        )
+        return _CAN_WITHDRAW
     if value is False:
         return Check(name="withdraw_disabled", status=OK, detail="Withdrawal is disabled.")
     if attested:
@@ -150,13 +183,8 @@ def _withdraw(facts: Facts, attested: bool) -> Check:
 
 def _ip_whitelist(facts: Facts, egress_ips: Sequence[str]) -> Check:
     ips = ip_list(egress_ips)
-    rejected = facts.first(ErrorCode.IP_NOT_ALLOWED)
-    if rejected is not None:
-        return Check(
-            name="ip_whitelist",
-            status=FAILED,
-            detail=f"The exchange rejects the platform's IP; add {ips} to the key's whitelist.",
-        )
+    if facts.first(ErrorCode.IP_NOT_ALLOWED) is not None:
+        return _ip_rejected(egress_ips)
     if facts.ip_restricted is True:
         return Check(name="ip_whitelist", status=OK, detail="The key is restricted to whitelisted IPs.")
     if facts.ip_restricted is False:
@@ -180,21 +208,68 @@ def build_checks(
     """The seven checks, in :data:`CHECK_NAMES` order (pure)."""
     p = facts.permissions
     if "spot" in markets:
-        trade = _capability("trade", p.trade, facts, "The key can trade spot.", "The key cannot trade.")
+        trade = _capability("trade", p.trade, facts)
     else:
         trade = Check(name="trade", status=SKIPPED, detail="Spot market not requested.")
     if "futures" in markets:
-        futures = _capability(
-            "futures", p.futures, facts, "The key has futures rights.", "The key has no futures rights."
-        )
+        futures = _capability("futures", p.futures, facts)
     else:
         futures = Check(name="futures", status=SKIPPED, detail="Futures market not requested.")
     return (
         _exchange_status(facts),
         _api_key(facts),
-        _capability("read", p.read, facts, "Balances can be read.", "The key cannot read balances."),
+        _capability("read", p.read, facts),
         trade,
         _withdraw(facts, attested),
         futures,
         _ip_whitelist(facts, egress_ips),
     )
+
+
+# What a succeeded probe settles on its own. Not futures_balance: a readable futures account
+# is not the right to trade futures (that comes from introspection or the futures test order,
+# folded into the reply's key facts). Not permissions: it feeds withdraw_disabled and
+# ip_whitelist, which only the verdict can word.
+_SUCCEEDED: dict[ProbeName, Check] = {
+    ProbeName.EXCHANGE_STATUS: _REACHABLE,
+    ProbeName.CREDENTIALS: _KEY_ACCEPTED,
+    ProbeName.READ_BALANCE: Check(name="read", status=OK, detail=_CAPABILITY_TEXT["read"][0]),
+    ProbeName.TRADE: Check(name="trade", status=OK, detail=_CAPABILITY_TEXT["trade"][0]),
+}
+
+
+def _wanted(name: str, markets: Sequence[Market]) -> bool:
+    """False for the check of a market the connection did not ask for (the verdict skips it)."""
+    return (name != "trade" or "spot" in markets) and (name != "futures" or "futures" in markets)
+
+
+def provisional_check(
+    outcome: ProbeOutcome, *, markets: Sequence[Market], egress_ips: Sequence[str]
+) -> Check | None:
+    """The check one probe outcome settles by itself, or None when it takes the verdict (pure).
+
+    A success shows its check ``ok`` (``exchange_status``, ``api_key``, ``read``, ``trade``).
+    An error is read as :func:`~bf_tester.domain.facts.gather` reads it, whichever probe hit
+    it: a retryable one fails ``exchange_status``, a refused key or passphrase fails
+    ``api_key``, a rejected IP fails ``ip_whitelist``, a denied right fails that right's
+    check, a key that can withdraw fails ``withdraw_disabled``. An error that is no fact
+    (``not_supported``, a denied introspection) shows nothing.
+    """
+    if outcome.ok:
+        check = _SUCCEEDED.get(outcome.name)
+        return check if check is not None and _wanted(check.name, markets) else None
+    error = outcome.error or ProbeError(code="unknown")
+    kind = classify(error, outcome.name)
+    if isinstance(kind, ErrorCode):
+        if kind in _RETRYABLE_DETAIL:
+            return _unavailable(kind, error)
+        if kind in (ErrorCode.INVALID_KEY, ErrorCode.INVALID_PASSPHRASE):
+            return _key_refused(kind, error)
+        if kind == ErrorCode.IP_NOT_ALLOWED:
+            return _ip_rejected(egress_ips)
+        return None
+    if kind == "withdraw":
+        return _CAN_WITHDRAW
+    if kind in _CAPABILITY_TEXT and _wanted(kind, markets):
+        return Check(name=kind, status=FAILED, detail=_CAPABILITY_TEXT[kind][1])
+    return None

@@ -133,8 +133,12 @@ class Facts:
         return None
 
 
-def _classify(error: ProbeError, probe: ProbeName | None) -> ErrorCode | str | None:
-    """An ErrorCode for blocking errors, a capability name for denials, None for no fact."""
+def classify(error: ProbeError, probe: ProbeName | None) -> ErrorCode | str | None:
+    """What one error says: an ErrorCode for a blocking error, the capability name
+    (``read``, ``trade``, ``futures``, ``withdraw``) for a denial, None for no fact.
+
+    ``probe`` is the probe that hit the error (None: the reply as a whole).
+    """
     code = error.code
     if code == "permission_denied":
         if probe is None:
@@ -186,7 +190,7 @@ def gather(reply: ProbeReply) -> Facts:
             errors.append((ProbeError(code="unknown"), outcome.name))
 
     for error, probe in errors:
-        kind = _classify(error, probe)
+        kind = classify(error, probe)
         if isinstance(kind, ErrorCode):
             incidents.append(Incident(kind, probe, error))
             continue

@@ -35,6 +35,7 @@ from bf_tester.ports import (
     Clock,
     RetestIndex,
     ProbePort,
+    ProgressPort,
     PublishPort,
     RetryScheduler,
     RunLedger,
@@ -63,6 +64,7 @@ class Deps:
     settings: TesterSettings
     rand: RandomSource
     metrics: TesterMetrics
+    progress: ProgressPort | None = None
 
 
 def stream_sequence(msg: NatsMessage) -> int | None:
@@ -140,6 +142,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
                 rand=deps.rand,
                 metrics=deps.metrics,
                 sequence=stream_sequence(msg),
+                progress=deps.progress,
             )
 
         await _settle(msg, "test requested", work)
