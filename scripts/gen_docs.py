@@ -46,6 +46,12 @@ DURABLE: list[tuple[str, type[BaseModel], str, str]] = [
     (s.TEST_FAILED, m.TestFailed, "tester", "A connection test failed, with the check, code, cause and remedy."),
     ("bf.audit.{user_id}.{kind}", AuditRecord, "alerter (audit projector)", "One immutable audit record of the user."),
 ]
+#: Live progress of a running test, core NATS (lost when nobody listens): (subject, model, who publishes, what it means).
+LIVE: list[tuple[str, type[BaseModel], str, str]] = [
+    ("bf.rpc.progress.{test_id}", m.ProbeProgress, "connector", "One probe of a running test finished (to the tester running it; core NATS)."),
+    ("bf.progress.{connection_id}.check", m.CheckProgress, "tester", "A provisional check of a running test, for the live feed (core NATS)."),
+    ("bf.progress.{connection_id}.checks", m.ChecksProgress, "tester", "Every check of a decided test, just before its verdict event (core NATS)."),
+]
 #: Request/reply calls answered by a connector: (subject factory, request model, reply model name, meaning).
 RPC: list[tuple[Callable[[str], str], type[BaseModel], str, str]] = [
     (s.probe_subject, m.ProbeRequest, "ProbeReply", "Gather the facts of a connection test (tester -> connector)."),
@@ -77,7 +83,7 @@ def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every bus message, as JSON data."""
     _strategy_messages()
     broker = NatsBroker("nats://nats:4222", description="BackFuture Connect bus (NATS JetStream)")
-    for subject, model, who, meaning in DURABLE:
+    for subject, model, who, meaning in DURABLE + LIVE:
         broker.publisher(subject, schema=model, title=subject, description=f"{meaning} Published by: {who}.")
     for factory, request, reply, meaning in RPC:
         for exchange in sorted(EXCHANGES):
