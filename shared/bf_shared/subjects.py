@@ -3,7 +3,9 @@
 Durable events live in ``BF_EVENTS`` (``bf.evt.>``), commands in ``BF_COMMANDS``
 (``bf.cmd.>``), the audit trail in ``BF_AUDIT`` (``bf.audit.>``). Request/reply calls to a
 connector use core NATS on ``bf.rpc.connector.<exchange>.<call>`` with a queue group, so any
-replica of that exchange's connector answers.
+replica of that exchange's connector answers. A running test's live progress is core NATS too:
+the connector's per-probe outcomes on ``bf.rpc.progress.<test_id>`` (to the tester), the
+tester's checks on ``bf.progress.<connection_id>.>`` (to the gateway's live feed).
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ messages, and never fails or holds up a test: a publication that fails is logged
   relay closed: after the reply, only the verdict's checks speak.
 * Ids that are not single subject tokens get no live progress (they could address other
   subscribers); the test itself runs as usual.
+* The connector does not know the attempt, so outcomes are told apart by test id only. That
+  is enough: the tester waits for a reply longer than the connector's own probe deadline, so
+  an attempt's probes are over before the next attempt of the same test can start.
 """
 
 from __future__ import annotations
