@@ -7,11 +7,14 @@ connection states) and ``bf_leases`` (sessions, claims), fed by KV watchers, and
   If renewal keeps failing for longer than the TTL minus one heartbeat, other runners may
   already consider the session dead: every owner is stopped (self-fencing) and a new
   session is created when the bucket answers again.
-* **scan** (every ``scan_s``, and at once when a claim or spec changes): every active
-  strategy (not finished) whose claim is missing or names a dead session is claimed, up to
-  the fair share ``ceil(active / live runners)``; a runner above its share releases the
-  surplus so a newly started replica gets work. Claiming is compare-and-set on the claim's
-  revision: of several runners racing, exactly one wins.
+* **scan** (every ``scan_s``, and at once when a claim or spec changes): an active strategy
+  (not finished) whose claim is missing or names a dead session is claimed by the runner its
+  symbol prefers (see :mod:`bf_runner.domain.leases`) as long as that runner is under its
+  fair share, or by any runner with room once it stayed unowned for a few scans. Owned
+  strategies that another settled runner is preferred for (and has room for), or that put
+  this runner above its share, are handed over: that is how a new replica gets work.
+  Claiming is compare-and-set on the claim's revision: of several runners racing, exactly
+  one wins.
 * **ticks**: one subscription per symbol for all the strategies on it; each owner filters
   by its watch band before anything is queued.
 
@@ -24,12 +27,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from bf_shared.strategy_messages import StrategySpec
 
-from bf_runner.domain.leases import Claim, Session, claim_valid, fair_share
+from bf_runner.domain.leases import (
+    Claim,
+    Session,
+    affinity_key,
+    claim_valid,
+    fair_share,
+    should_claim,
+    should_hand_over,
+)
 from bf_runner.owner import ConnectionChanged, Owner, OwnerDeps, SpecChanged
 from bf_runner.ports import ConnectionState, LeaseStore, StaleRevision
 
@@ -61,6 +73,7 @@ class Supervisor:
         self._session: Session | None = None
         self._session_rev: int | None = None
         self._last_renewal_ms = 0
+        self._unowned_since: dict[str, int] = {}
         self._scan_now = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -166,9 +179,9 @@ class Supervisor:
     async def _renew(self) -> None:
         now = self.deps.clock.now_ms()
         ttl_ms = int(self.settings.lease_ttl_s * 1000)
-        session = Session(runner_id=self.runner_id,
-                          session_id=self._session.session_id if self._session else uuid.uuid4().hex,
-                          expires_at_ms=now + ttl_ms)
+        current = self._session
+        session = Session(runner_id=self.runner_id, session_id=current.session_id if current else uuid.uuid4().hex,
+                          expires_at_ms=now + ttl_ms, started_at_ms=current.started_at_ms if current else now)
         try:
             self._session_rev = await self.leases.put_session(session, self._session_rev)
             self._session = session
@@ -191,9 +204,6 @@ class Supervisor:
         for sid in list(self.owners):
             await self._finish(sid, release=False)
 
-    def _live_runners(self, now_ms: int) -> int:
-        return sum(1 for s, _ in self.sessions.values() if s.alive(now_ms))
-
     def _active(self) -> list[str]:
         """Strategies that need an owner: every spec not finished."""
         return [sid for sid in self.specs if sid not in self.finished]
@@ -212,37 +222,58 @@ class Supervisor:
                 except StaleRevision:
                     pass
 
+    def _key(self, strategy_id: str) -> str:
+        spec = self.specs[strategy_id]
+        return affinity_key(spec.exchange, spec.params.market, spec.params.pairs)
+
     async def _scan(self) -> None:
         if self._session is None:
             return
+        me = self.runner_id
         now = self.deps.clock.now_ms()
+        ttl_ms = int(self.settings.lease_ttl_s * 1000)
         sessions = {rid: s for rid, (s, _) in self.sessions.items()}
+        live = [rid for rid, s in sessions.items() if s.alive(now)]
+        # Newcomers get strategies handed over only once their session has settled.
+        settled = [rid for rid in live if rid == me or now - sessions[rid].started_at_ms >= ttl_ms // 2]
         active = self._active()
-        share = fair_share(len(active), self._live_runners(now), self.settings.max_strategies)
-        for sid in active:
-            if len(self.owners) >= share:
-                break
+        share = fair_share(len(active), len(live), self.settings.max_strategies)
+        loads: Counter[str] = Counter(c.runner_id for c, _ in self.claims.values()
+                                      if claim_valid(c, sessions, now, ttl_ms))
+        loads[me] = len(self.owners)
+        grace_ms = int(self.settings.scan_s * 3000)
+        for sid in sorted(active, key=self._key):
             if sid in self.owners:
                 continue
             held = self.claims.get(sid)
-            if held is not None and claim_valid(held[0], sessions, now):
+            if held is not None and claim_valid(held[0], sessions, now, ttl_ms):
+                self._unowned_since.pop(sid, None)
                 continue
-            await self._acquire(sid, held, now)
-        surplus = len(self.owners) - share
-        if surplus > 0 and self._live_runners(now) > 1:
-            # Hand the newest over first: the others have warm state and subscriptions.
-            for sid in list(self.owners)[-surplus:]:
-                self.owners[sid].stop()
-                await self._finish(sid, release=True)
+            if loads[me] >= share:
+                break
+            since = self._unowned_since.setdefault(sid, now)
+            # Unowned for a while (its preferred runner is full or stuck): anyone with room takes it.
+            if should_claim(me, self._key(sid), live, loads, share) or now - since > grace_ms:
+                if await self._acquire(sid, held, now):
+                    loads[me] += 1
+                    self._unowned_since.pop(sid, None)
+        if len(settled) > 1:
+            for sid in list(self.owners):
+                target = should_hand_over(me, self._key(sid), settled, loads, share)
+                if target is not None:
+                    self.owners[sid].stop()
+                    await self._finish(sid, release=True)
+                    loads[me] -= 1
+                    loads[target] += 1
         self.deps.metrics.owned(len(self.owners))
 
-    async def _acquire(self, sid: str, held: tuple[Claim, int] | None, now_ms: int) -> None:
+    async def _acquire(self, sid: str, held: tuple[Claim, int] | None, now_ms: int) -> bool:
         assert self._session is not None
         claim = Claim(runner_id=self.runner_id, session_id=self._session.session_id, claimed_at_ms=now_ms)
         try:
             revision = await self.leases.put_claim(sid, claim, held[1] if held else None)
         except StaleRevision:
-            return  # another runner was faster
+            return False  # another runner was faster
         if held is not None:
             self.deps.metrics.takeover()
             log.info("strategy %s taken over from %s", sid, held[0].runner_id)
@@ -251,6 +282,7 @@ class Supervisor:
         owner = Owner(spec, self.deps)
         self.owners[sid] = owner
         self._tasks[sid] = asyncio.create_task(self._run_owner(owner), name=f"strategy-{sid}")
+        return True
 
     async def _run_owner(self, owner: Owner) -> None:
         connection = self.connections.get(owner.spec.connection_id)
