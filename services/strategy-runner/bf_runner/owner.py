@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bf_shared import subjects
+from bf_shared.messages import Message
 from bf_shared.strategy_messages import (
     RETRYABLE_ORDER_ERRORS,
     OrderReply,
@@ -88,6 +89,10 @@ class ConnectionChanged:
 
 
 Control = SpecChanged | ConnectionChanged
+
+
+class _Stopped(Exception):
+    """Stopped before the strategy could be opened."""
 
 
 class _KeyRevoked(Exception):
@@ -158,6 +163,8 @@ class Owner:
                     pass
                 self._wake.clear()
                 await self._drain()
+        except _Stopped:
+            pass
         except LostOwnership:
             self.lost = True
             log.warning("strategy %s: ownership lost to another runner", self.strategy_id)
@@ -207,10 +214,14 @@ class Owner:
                 rules = await self.deps.markets.rules(self.spec.exchange, params.market)
                 break
             except ConnectorUnavailable:
-                if self._stopping:
-                    raise LostOwnership("stopped while waiting for the connector") from None
                 log.warning("strategy %s: no markets from the %s connector yet", self.strategy_id, self.spec.exchange)
-                await asyncio.sleep(delay)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)  # stop() wakes it
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+                if self._stopping:
+                    raise _Stopped from None
                 delay = min(delay * 2, 10.0)
         known = {p: rules[p] for p in params.pairs if p in rules}
         state = engine.new_state(self.strategy_id, self.spec.version, params,
@@ -219,7 +230,6 @@ class Owner:
         missing = [p for p in params.pairs if p not in rules]
         if missing:
             # Cannot trade what the exchange does not list (the gateway checks too; markets change).
-            state = state.model_copy(update={"deals": ()})
             state = engine.fail(state, "unknown_pair", f"{self.spec.exchange} does not list {', '.join(missing)}")
         return state
 
@@ -286,11 +296,11 @@ class Owner:
         delay = 0.25
         for attempt in range(1, settings.order_retries + 1):
             started = time.perf_counter()
+            reply: OrderReply | None = None
             try:
                 reply = await self.deps.connector.order(request, settings.order_timeout_s)
             except ConnectorUnavailable:
                 self.deps.metrics.order_roundtrip(request.action, time.perf_counter() - started, "timeout")
-                reply = None
             else:
                 outcome = "ok" if reply.ok else "error"
                 self.deps.metrics.order_roundtrip(request.action, time.perf_counter() - started, outcome)
@@ -333,6 +343,8 @@ class Owner:
             self.done.set()
 
     async def _publish(self, state: StrategyState) -> None:
+        # Only the latest transition is announced: after a crash, a transition superseded
+        # before it was published (paused, then resumed) is not replayed.
         event = _lifecycle_event(state, self.spec, self.deps.runner_id)
         if event is not None:
             await self.deps.events.publish(*event)
@@ -394,7 +406,7 @@ def _fill(client_id: str, reply: OrderReply, base: str, fee_pct: Decimal) -> Fil
     return Fill(client_id, order.status, order.filled, order.cost, fee_quote, fee_base)
 
 
-def _lifecycle_event(state: StrategyState, spec: StrategySpec, runner_id: str) -> tuple[str, object] | None:
+def _lifecycle_event(state: StrategyState, spec: StrategySpec, runner_id: str) -> tuple[str, Message] | None:
     kind, _, detail = (state.last_transition or "").partition(":")
     common = dict(message_id=f"{state.strategy_id}.{state.transitions}", strategy_id=state.strategy_id,
                   user_id=spec.user_id, connection_id=spec.connection_id, exchange=spec.exchange)

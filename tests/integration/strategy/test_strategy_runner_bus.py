@@ -27,7 +27,7 @@ from bf_launch.nats import NatsServer
 from bf_shared import subjects
 from bf_shared.bus import ensure_streams, kv_bucket, publish
 from bf_shared.bus import make_broker
-from bf_shared.messages import Permissions, TestFailed, TestPassed, TestResult
+from bf_shared.messages import ConnectionDeleted, Permissions, TestFailed, TestPassed, TestResult
 from bf_shared.strategy import StrategyParams
 
 from bf_runner.bootstrap import RunnerService
@@ -270,3 +270,28 @@ async def test_disabling_cancels_every_open_order(nats_url: str, bus: tuple[Clie
 
 async def _not_owned(runner: RunnerService, sid: str) -> bool:
     return runner.supervisor is not None and sid not in runner.supervisor.owners
+
+
+async def test_a_deleted_connection_disables_its_strategies(nats_url: str, bus: tuple[Client, KeyValue],
+                                                            venue: BusVenue) -> None:
+    nc, kv = bus
+    runner = await start_runner(nats_url, "r1")
+    broker = make_broker(nats_url, "test")
+    await broker.connect()
+    try:
+        await put_spec(kv, spec("del1", PARAMS))
+        await eventually(lambda: _open_count(venue, "del1", 2), 10, "strategy trading",
+                         every=lambda: venue.tick("BTC/USDT", 100))
+        await publish(broker, subjects.CONNECTION_DELETED,
+                      ConnectionDeleted(connection_id="conn1", user_id="user1", exchange="mexc"))
+
+        async def finished() -> bool:
+            view = await status_of(kv, "del1")
+            return view is not None and view.finished
+        await eventually(finished, 10, "strategy disabled")
+        view = await status_of(kv, "del1")
+        assert view is not None and view.status == "disabled" and view.reason == "the connection was deleted"
+        assert venue.open_orders("del1") == []  # cancelled while the connector could still do it
+    finally:
+        await broker.stop()
+        await runner.stop()

@@ -24,10 +24,11 @@ ZERO = Decimal(0)
 
 def new_state(strategy_id: str, spec_version: int, params: StrategyParams,
               rules: dict[str, MarketRules], symbols: dict[str, str]) -> StrategyState:
-    """A fresh strategy, one idle deal per pair. ``symbols`` maps pair -> ccxt symbol."""
+    """A fresh strategy, one idle deal per pair. ``symbols`` maps pair -> ccxt symbol; a pair
+    without one (the exchange does not list it) gets no deal."""
     return StrategyState(
         strategy_id=strategy_id, spec_version=spec_version, params=params, rules=rules,
-        deals=tuple(Deal(pair=symbols[p]) for p in params.pairs),
+        deals=tuple(Deal(pair=symbols[p]) for p in params.pairs if p in symbols),
     )
 
 
