@@ -37,7 +37,7 @@ from bf_shared.strategy_messages import (
 
 from bf_runner.domain import engine
 from bf_runner.domain.commands import Cancel, Command, Fill, OrderFailed, Place, Query
-from bf_runner.domain.model import StrategyState
+from bf_runner.domain.model import Status, StrategyState
 from bf_runner.markets import MarketsCache
 from bf_runner.ports import (
     Clock,
@@ -323,8 +323,10 @@ class Owner:
         error = reply.error
         if error is None or error.retryable or error.code in RETRYABLE_ORDER_ERRORS:
             return None
-        if error.code in KEY_ERRORS:
+        disabling = self.state is not None and self.state.status is Status.DISABLING
+        if error.code in KEY_ERRORS and not disabling:
             raise _KeyRevoked(error.code)
+        # While disabling, an order the key can no longer cancel is given up (recorded).
         return OrderFailed(client_id, error.code, error.detail)
 
     # ------------------------------------------------------------------ persistence and events

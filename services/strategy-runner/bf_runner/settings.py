@@ -17,6 +17,10 @@ class RunnerSettings(ServiceSettings):
     max_strategies: int = Field(0, ge=0, description="Most strategies one runner owns (0: a fair share)")
     order_timeout_s: float = Field(10.0, gt=0, description="Wait for the connector's reply to one order call")
     order_retries: int = Field(3, ge=1, description="Tries of one order call on a retryable error")
-    reconcile_s: float = Field(30.0, gt=0, description="How often open orders are checked with the exchange")
+    reconcile_s: float = Field(
+        300.0, gt=0,
+        description="How often every open order is checked with the exchange (fills are otherwise "
+        "asked for when a tick crosses the order price); each check costs exchange rate limit",
+    )
     interest_s: float = Field(5.0, gt=0, description="How often needed symbols are announced to the connectors")
     markets_ttl_s: float = Field(600.0, gt=0, description="How long a connector's market list is cached")

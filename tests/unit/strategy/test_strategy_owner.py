@@ -298,3 +298,23 @@ async def test_markets_unavailable_keeps_waiting_and_a_stop_releases_it_at_once(
     owner.stop()
     await asyncio.wait_for(task, 0.5)
     assert not owner.lost  # its claim is released, not abandoned
+
+
+async def test_disabling_gives_up_on_orders_the_key_can_no_longer_cancel() -> None:
+    w = World()
+    owner = w.owner()
+    task = await run_until(owner, "online", owner.opened.is_set)
+    owner.offer_tick(PAIR, Decimal(100))
+    for _ in range(100):
+        if len(w.connector.requests) >= 3:
+            break
+        await asyncio.sleep(0.01)
+    refused = OrderReply(request_id="x", ok=False, error=OrderError(code="invalid_key"))
+    w.connector.script = [refused, refused]
+    owner.notify(ConnectionChanged("deleted"))
+    await asyncio.wait_for(task, 2)  # finished: disabled
+    assert owner.state is not None and owner.state.status is Status.DISABLED
+    assert len(owner.state.abandoned_orders) == 2
+    assert [r.action for r in w.connector.requests[3:]] == ["cancel", "cancel"]
+    assert (subjects.STRATEGY_DISABLED, "connection_deleted") in [
+        (s, getattr(m, "reason", None)) for s, m in w.events.published]
