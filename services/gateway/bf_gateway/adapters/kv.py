@@ -7,11 +7,14 @@ Keys follow NATS KV rules (``[-/_=.a-zA-Z0-9]``); ``entries`` takes a NATS subje
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
 from nats.js.kv import KeyValue
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -125,3 +128,33 @@ class NatsKvStore(KvStore):
         except _UNAVAILABLE as e:
             raise KvUnavailable(f"key-value store unavailable: {type(e).__name__}") from None
         return found
+
+
+M = TypeVar("M", bound=BaseModel)
+
+#: How often a lost compare-and-set race is retried before giving up.
+MAX_CONFLICT_RETRIES = 8
+
+
+async def mutate_model(kv: KvStore, key: str, model: type[M], change: Callable[[M], M | None]) -> M | None:
+    """Apply ``change`` to the JSON ``model`` at ``key`` with optimistic concurrency.
+
+    Re-reads and re-applies on a lost race (``change`` must be pure: it may run several
+    times). Returns the stored value (unchanged when ``change`` returns ``None``), or ``None``
+    when ``key`` does not exist; raises :class:`RevisionConflict` after
+    :data:`MAX_CONFLICT_RETRIES` lost races.
+    """
+    for _ in range(MAX_CONFLICT_RETRIES):
+        entry = await kv.get(key)
+        if entry is None:
+            return None
+        current = model.model_validate_json(entry.value)
+        changed = change(current)
+        if changed is None:
+            return current
+        try:
+            await kv.update(key, changed.model_dump_json().encode(), entry.revision)
+        except RevisionConflict:
+            continue
+        return changed
+    raise RevisionConflict(key)

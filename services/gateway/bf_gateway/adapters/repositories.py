@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bf_gateway.adapters.kv import KeyExists, KvStore, RevisionConflict
+from bf_gateway.adapters.kv import KeyExists, KvStore, mutate_model
 from bf_gateway.domain.connections import ConnectionView
 from bf_gateway.domain.ids import is_id
 from bf_gateway.domain.users import User, user_key
-
-MAX_CONFLICT_RETRIES = 8
-
 
 class EmailTaken(Exception):
     """An account with this email already exists."""
@@ -57,21 +54,7 @@ class ConnectionStore:
         """
         if not (is_id(user_id) and is_id(connection_id)):
             return None
-        key = self.key(user_id, connection_id)
-        for _ in range(MAX_CONFLICT_RETRIES):
-            entry = await self._kv.get(key)
-            if entry is None:
-                return None
-            current = ConnectionView.model_validate_json(entry.value)
-            changed = change(current)
-            if changed is None:
-                return current
-            try:
-                await self._kv.update(key, changed.model_dump_json().encode(), entry.revision)
-            except RevisionConflict:
-                continue
-            return changed
-        raise RevisionConflict(key)
+        return await mutate_model(self._kv, self.key(user_id, connection_id), ConnectionView, change)
 
     async def list(self, user_id: str) -> list[ConnectionView]:
         """The user's connections, oldest first."""

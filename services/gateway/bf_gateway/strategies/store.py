@@ -17,11 +17,8 @@ from bf_shared.strategy_messages import (
     status_key,
 )
 
-from bf_gateway.adapters.kv import KvStore, RevisionConflict
+from bf_gateway.adapters.kv import KvStore, mutate_model
 from bf_gateway.domain.ids import is_id
-
-MAX_CONFLICT_RETRIES = 8
-
 
 class StrategyStore:
     """Specs and status views of strategies."""
@@ -49,21 +46,7 @@ class StrategyStore:
     async def mutate(self, strategy_id: str,
                      change: Callable[[StrategySpec], StrategySpec | None]) -> StrategySpec | None:
         """Apply ``change`` with optimistic concurrency; None when the strategy does not exist."""
-        key = spec_key(strategy_id)
-        for _ in range(MAX_CONFLICT_RETRIES):
-            entry = await self._kv.get(key)
-            if entry is None:
-                return None
-            current = StrategySpec.model_validate_json(entry.value)
-            changed = change(current)
-            if changed is None:
-                return current
-            try:
-                await self._kv.update(key, changed.model_dump_json().encode(), entry.revision)
-            except RevisionConflict:
-                continue
-            return changed
-        raise RevisionConflict(key)
+        return await mutate_model(self._kv, spec_key(strategy_id), StrategySpec, change)
 
     async def of_connection(self, connection_id: str) -> list[StrategySpec]:
         """Every strategy ever enabled on the connection, oldest first."""
