@@ -13,7 +13,8 @@ ccxt from this process: no bus, no Vault, no verdict, no read model. The simulat
 log proves both phases made the same calls per test.
 
 Prints tests/s for both and the ratio system/baseline (1.0 would mean the platform adds no
-cost over the exchange calls themselves).
+cost over the exchange calls themselves). ``--latency-ms 50`` makes the simulator answer like a
+real exchange's round trip; the default 0 shows the platform's own cost at its starkest.
 """
 
 from __future__ import annotations
@@ -170,10 +171,13 @@ async def main(args: argparse.Namespace) -> int:
                     "api_key": key, "secret": secret, "label": "bench", "permissions": PERMISSIONS,
                     "ip_whitelist": ["127.0.0.1"],
                 })
+            if args.latency_ms:
+                await _sim(stack, "PATCH", "/__sim/conditions", json={"latency_ms": args.latency_ms})
             baseline_rate, baseline_calls = await run_baseline(stack, keys, args.tests)
             system_rate, system_calls = await run_system(stack, keys, args.tests)
     per_test = lambda calls: {k: round(v / args.tests, 2) for k, v in sorted(calls.items())}  # noqa: E731
-    print(f"connection tests: {args.tests} over {args.connections} connections (MEXC spot, simulator, no latency)")
+    latency = f"{args.latency_ms} ms latency" if args.latency_ms else "no latency"
+    print(f"connection tests: {args.tests} over {args.connections} connections (MEXC spot, simulator, {latency})")
     print(f"exchange calls per test, system:   {per_test(system_calls)}")
     print(f"exchange calls per test, baseline: {per_test(baseline_calls)}")
     print(f"baseline (bare ccxt):   {baseline_rate:8.1f} tests/s")
@@ -189,4 +193,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=200)
     parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument(
+        "--latency-ms", type=int, default=0,
+        help="simulator answers every request after this delay (e.g. 50: a real exchange's round trip)",
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))
