@@ -76,7 +76,7 @@ def make_broker(nats_url: str, name: str) -> NatsBroker:
         name=name,
         middlewares=(event_metrics(name),),
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=1,
         logger=logging.getLogger(f"bf.{name}.broker"),
     )
 

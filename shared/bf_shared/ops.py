@@ -42,9 +42,11 @@ class OpsServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None and server.sockets:  # type: ignore[union-attr]
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.port == 0:
+            # The bound port of "port 0" is only known from the listening socket.
+            sockets = getattr(site._server, "sockets", None) or ()
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
         return self.port
 
     async def stop(self) -> None:

@@ -74,7 +74,7 @@ class JetStreamAuditReader(AuditReader):
         records: list[tuple[int, AuditRecord]] = []
         try:
             info = await sub.consumer_info()
-            pending = info.num_pending
+            pending = info.num_pending or 0
             while pending > 0:
                 try:
                     msgs = await sub.fetch(batch=min(self._batch, pending), timeout=2.0)
@@ -82,7 +82,7 @@ class JetStreamAuditReader(AuditReader):
                     break
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
-                    pending = msg.metadata.num_pending
+                    pending = msg.metadata.num_pending or 0
                     if before is not None and seq >= before:
                         pending = 0
                         break
