@@ -191,6 +191,8 @@ class TestPassed(Message):
     user_id: str
     exchange: str
     result: TestResult
+    # The Vault version of the key that was tested (None: not known to the tester).
+    secret_version: int | None = None
 
 
 class TestFailed(Message):
@@ -200,6 +202,28 @@ class TestFailed(Message):
     user_id: str
     exchange: str
     result: TestResult
+    # The Vault version of the key that was tested (None: not known to the tester).
+    secret_version: int | None = None
+
+
+class ConnectionVerdict(Frozen):
+    """The newest decided test of a connection: KV ``bf_verdicts``, key ``verdict_key(connection_id)``.
+
+    Written by the tester *before* it publishes the verdict event, and only by the
+    connection's newest test; deleted when the connection is. The connector places an order
+    only for a connection whose verdict passed for the very key version it is about to use,
+    so a new key (a rotation) is never used for trading before its own test passed. It holds
+    no secret and no key, only the key's Vault version number.
+    """
+
+    schema_version: Literal[1] = 1
+    connection_id: str
+    test_id: str
+    attempt: int = Field(default=1, ge=1)
+    secret_version: int | None
+    status: Literal["passed", "failed"]
+    code: ErrorCode | None = None
+    decided_at: datetime
 
 
 # ----------------------------------------------------------------------------- probe (request/reply)

@@ -161,6 +161,10 @@ OrderErrorCode = Literal[
     "rate_limited",
     "clock_skew",
     "not_supported",
+    # The connector refuses to place orders for a connection whose key version in use has not
+    # passed a connection test (a rotated key under test, a failed test, no verdict known yet).
+    # Not retryable by itself: the caller waits for the connection to pass a test again.
+    "connection_not_verified",
     "unknown",
 ]
 

@@ -10,6 +10,9 @@ tester's checks on ``bf.progress.<connection_id>.>`` (to the gateway's live feed
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 EVENTS_STREAM = "BF_EVENTS"
 EVENTS_SUBJECTS = "bf.evt.>"
 COMMANDS_STREAM = "BF_COMMANDS"
@@ -88,6 +91,9 @@ KV_FINGERPRINTS = "bf_key_fingerprints"  # key "<fingerprint>.<connection_id>" -
 KV_TESTER = "bf_tester"  # tester state: processed test ids, schedules
 KV_STRATEGIES = "bf_strategies"
 KV_LEASES = "bf_leases"
+KV_VERDICTS = "bf_verdicts"  # key verdict_key(<connection_id>) -> ConnectionVerdict JSON (tester writes)
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 # Strategies: markets catalogue and market-data interest (request/reply and core NATS).
@@ -102,3 +108,14 @@ def markets_subject(exchange: str) -> str:
 def md_interest_subject(exchange: str) -> str:
     """Subject on which runners announce the symbols they need ticks for (core NATS)."""
     return f"bf.rpc.connector.{exchange}.md_interest"
+
+
+def verdict_key(connection_id: str) -> str:
+    """KV key of a connection's verdict in ``bf_verdicts``.
+
+    The connection id itself when it is a valid KV key (the gateway's ids are), otherwise a
+    hash of it: every writer and reader derives the same key from the same id.
+    """
+    if _PLAIN_KEY.fullmatch(connection_id):
+        return connection_id
+    return "h" + hashlib.sha256(connection_id.encode()).hexdigest()[:40]

@@ -41,6 +41,9 @@ class Credentials(BaseModel):
     api_key: SecretStr
     secret: SecretStr
     passphrase: SecretStr | None = None
+    # The Vault (KV v2) version these values were read from; None when not read from Vault.
+    # Lets the connector tell which tested key version it is about to use.
+    version: int | None = None
 
     def register(self) -> None:
         """Register every value with the log redactor."""
@@ -197,10 +200,12 @@ class HvacVault:
         data = result["data"]["data"]
         if not data:
             raise SecretNotFound("no credentials stored for this connection")
+        metadata = result["data"].get("metadata") or {}
         credentials = Credentials(
             api_key=SecretStr(data["api_key"]),
             secret=SecretStr(data["secret"]),
             passphrase=SecretStr(data["passphrase"]) if data.get("passphrase") else None,
+            version=int(metadata["version"]) if metadata.get("version") is not None else None,
         )
         credentials.register()
         return credentials
@@ -241,7 +246,8 @@ class FakeVault:
         versions = self.versions.get(_path(connection_id))
         if not versions:
             raise SecretNotFound("no credentials stored for this connection")
-        chosen = versions[-1] if version is None else (versions[version - 1] if 0 < version <= len(versions) else None)
+        number = len(versions) if version is None else version
+        chosen = versions[number - 1] if 0 < number <= len(versions) else None
         if chosen is None:
             raise SecretNotFound("no credentials stored for this connection")
-        return chosen
+        return chosen.model_copy(update={"version": number})

@@ -2,8 +2,9 @@
 
 Start-up order: the ops server (``/healthz`` answers 503 until ready), a Vault login (retried
 in the background until it works), NATS (retried until reachable), the streams
-(:func:`bf_shared.bus.ensure_streams`), then the subscribers. Ready means NATS is connected
-and the Vault login worked. SIGTERM/SIGINT stop the subscribers, drain NATS and close every
+(:func:`bf_shared.bus.ensure_streams`), the watch of the connection verdicts (bucket
+``bf_verdicts``), then the subscribers. Ready means NATS is connected, the Vault login worked
+and the verdicts are loaded (orders are refused until they are). SIGTERM/SIGINT stop the subscribers, drain NATS and close every
 exchange client.
 """
 
@@ -17,12 +18,14 @@ import signal
 from faststream.nats import NatsBroker
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from bf_shared.bus import ensure_streams, make_broker
+from bf_shared import subjects
+from bf_shared.bus import ensure_streams, kv_bucket, make_broker
 from bf_shared.ops import OpsServer
 from bf_shared.settings import VaultSettings, exchange_url_override
 from bf_shared.vault import HvacVault, SecretReader
 
 from bf_connector import marketdata, orders
+from bf_connector.adapters.kv_verdicts import KvVerdicts
 from bf_connector.clock import Clock, SystemClock
 from bf_connector.entrypoints.nats import Dependencies, register
 from bf_connector.exchanges import venue_for
@@ -81,7 +84,9 @@ class Connector:
                 probe_concurrency=settings.probe_concurrency,
             ),
         )
-        orders.register(self.broker, reader=self.reader, clients=self.clients, clock=self.clock)
+        self.verdicts = KvVerdicts()
+        orders.register(self.broker, reader=self.reader, clients=self.clients, clock=self.clock,
+                        verdicts=self.verdicts, metrics=self.metrics)
         self.market_data = MarketData(self.venue, options, MarketDataSettings())
         marketdata.register(self.broker, self.market_data)
         self.ops = OpsServer(settings.ops_host, settings.ops_port, self.ready, registry)
@@ -89,8 +94,8 @@ class Connector:
         self._started = False
 
     async def ready(self) -> bool:
-        """NATS connected and Vault login done."""
-        return self._started and self._vault_ok and await self.broker.ping(timeout=1.0)
+        """NATS connected, Vault login done, and the connection verdicts loaded."""
+        return self._started and self._vault_ok and self.verdicts.loaded and await self.broker.ping(timeout=1.0)
 
     async def _login_vault(self) -> None:
         attempt = 0
@@ -123,7 +128,10 @@ class Connector:
         self._tasks.add(login)
         login.add_done_callback(self._tasks.discard)
         await self._connect_nats()
-        await ensure_streams(self.broker.connection.jetstream(), self.settings.stream_replicas)
+        js = self.broker.connection.jetstream()
+        await ensure_streams(js, self.settings.stream_replicas)
+        # Watched before orders are answered; until its snapshot is in, placements are refused.
+        await self.verdicts.start(await kv_bucket(js, subjects.KV_VERDICTS, replicas=self.settings.stream_replicas))
         await self.broker.start()
         await self.market_data.start(self.broker)
         self._started = True
@@ -135,6 +143,7 @@ class Connector:
         for task in list(self._tasks):
             task.cancel()
         await self.market_data.stop()
+        await self.verdicts.stop()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.clients.aclose()

@@ -42,6 +42,14 @@ class ConnectorMetrics:
             registry=registry,
         )
 
+        self.orders_refused = Counter(
+            "bf_connector_orders_refused_total",
+            "Placements refused before reaching the exchange: the key in use has not passed a test "
+            "(reason: not_loaded, no_verdict, failed, unknown_version, untested_key)",
+            ["exchange", "reason"],
+            registry=registry,
+        )
+
     def observe_request(self, exchange: str, endpoint: str, outcome: str, seconds: float) -> None:
         """Count one exchange call and its latency."""
         self.requests.labels(exchange, endpoint, outcome).inc()

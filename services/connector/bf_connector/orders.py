@@ -12,6 +12,11 @@ by that id, so any call may be repeated safely:
   its final state (fills included); an order that is already done is returned as it is.
 * **query** — the order's current state by client id.
 
+Before a **place** reaches the exchange, the connection's verdict must have passed for the
+key version this connector signs with (:mod:`bf_connector.domain.order_guard`), else the
+reply is ``connection_not_verified``: a new or failed key never trades, whatever the
+runners believe.
+
 Failures leave as :class:`~bf_shared.strategy_messages.OrderError`: first classified on the
 exchange's own code by the venue (bad key, IP, permission, down, throttled, clock), then,
 for what the venue table does not cover, by ccxt's order exception classes (insufficient
@@ -42,9 +47,12 @@ from bf_shared.strategy_messages import (
 from bf_shared.vault import SecretNotFound, SecretReader, VaultError
 
 from bf_connector.clock import Clock
+from bf_connector.domain.order_guard import Refusal, place_refusal
 from bf_connector.errors import translate
 from bf_connector.exchanges.base import VenueSession
 from bf_connector.exchanges.clients import ClientFactory
+from bf_connector.metrics import ConnectorMetrics
+from bf_connector.verdicts import VerdictSource
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +247,39 @@ class Orders:
         return await self._call("fetch_open_orders", self.request.symbol)  # type: ignore[no-any-return]
 
 
-async def handle_order(request: OrderRequest, *, reader: SecretReader, clients: ClientFactory,
-                       clock: Clock) -> OrderReply:
-    """Answer one order request (request/reply); never raises."""
+async def _place_refusal(request: OrderRequest, session: VenueSession, verdicts: VerdictSource) -> Refusal | None:
+    """The guard of :mod:`bf_connector.domain.order_guard` for this placement.
+
+    A refusal from the watched copy is checked once more against the bucket itself (unless
+    nothing is loaded yet): the tester stores a verdict before it announces it, so a runner
+    resuming on the announcement may be a moment ahead of the watch.
+    """
+    version = session.secret_version
+    refusal = place_refusal(verdicts.get(request.connection_id), version, loaded=verdicts.loaded)
+    if refusal is None or refusal.reason == "not_loaded":
+        return refusal
+    return place_refusal(await verdicts.refresh(request.connection_id), version, loaded=True)
+
+
+async def _execute(request: OrderRequest, session: VenueSession, clock: Clock) -> OrderReply:
+    orders = Orders(session, request, clock)
+    if request.action == "open_orders":
+        found = await orders.open_orders()
+        return OrderReply(request_id=request.request_id, ok=True, orders=tuple(order_view(o, request) for o in found))
+    action = {"place": orders.place, "cancel": orders.cancel, "query": orders.query}[request.action]
+    order = await action()
+    return OrderReply(request_id=request.request_id, ok=True, order=order_view(order, request))
+
+
+async def handle_order(request: OrderRequest, *, reader: SecretReader, clients: ClientFactory, clock: Clock,
+                       verdicts: VerdictSource, metrics: ConnectorMetrics | None = None) -> OrderReply:
+    """Answer one order request (request/reply); never raises.
+
+    A ``place`` goes to the exchange only when the connection's verdict passed for the key
+    version this connector signs with (the latest in Vault); otherwise it is refused with
+    ``connection_not_verified`` before any exchange call. Cancels, queries and listings are
+    never held back, so a disabled strategy can always clean up its orders.
+    """
     def failed(error: OrderError) -> OrderReply:
         return OrderReply(request_id=request.request_id, ok=False, error=error)
 
@@ -253,15 +291,22 @@ async def handle_order(request: OrderRequest, *, reader: SecretReader, clients: 
                                       or (request.type == "limit" and request.price is None)):
         return failed(OrderError(code="invalid_order", detail="side, type, amount (and a limit price) are required"))
     try:
-        async with clients.lease(request.connection_id, None, reader) as session:
-            orders = Orders(session, request, clock)
-            if request.action == "open_orders":
-                found = await orders.open_orders()
-                return OrderReply(request_id=request.request_id, ok=True,
-                                  orders=tuple(order_view(o, request) for o in found))
-            action = {"place": orders.place, "cancel": orders.cancel, "query": orders.query}[request.action]
-            order = await action()
-            return OrderReply(request_id=request.request_id, ok=True, order=order_view(order, request))
+        refusal: Refusal | None = None
+        for attempt in (1, 2):
+            async with clients.lease(request.connection_id, None, reader) as session:
+                refusal = await _place_refusal(request, session, verdicts) if request.action == "place" else None
+                if refusal is None:
+                    return await _execute(request, session, clock)
+            if not (refusal.stale_client and attempt == 1):
+                break
+            # The cached client predates the key that passed (a missed rotation event): read Vault again.
+            clients.evict(request.connection_id)
+        assert refusal is not None
+        if metrics is not None:
+            metrics.orders_refused.labels(clients.venue.id, refusal.reason).inc()
+        log.warning("order %s of connection %s refused: %s", request.client_order_id, request.connection_id,
+                    refusal.detail)
+        return failed(OrderError(code="connection_not_verified", detail=refusal.detail))
     except OrderFailure as f:
         return failed(f.error)
     except SecretNotFound:
@@ -271,10 +316,11 @@ async def handle_order(request: OrderRequest, *, reader: SecretReader, clients: 
 
 
 def register(broker: NatsBroker, *, reader: SecretReader, clients: ClientFactory, clock: Clock,
-             concurrency: int = 32) -> None:
+             verdicts: VerdictSource, metrics: ConnectorMetrics | None = None, concurrency: int = 32) -> None:
     """Attach the order responder (queue group: one replica answers each request)."""
 
     @broker.subscriber(subjects.order_subject(clients.venue.id), queue=subjects.CONNECTOR_QUEUE,
                        max_workers=concurrency)
     async def on_order(request: OrderRequest) -> OrderReply:
-        return await handle_order(request, reader=reader, clients=clients, clock=clock)
+        return await handle_order(request, reader=reader, clients=clients, clock=clock, verdicts=verdicts,
+                                  metrics=metrics)

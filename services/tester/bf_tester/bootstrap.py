@@ -28,6 +28,7 @@ from bf_shared.ops import OpsServer
 from bf_tester.adapters.clock import SystemClock
 from bf_tester.adapters.kv_lease import KvLease
 from bf_tester.adapters.kv_state import KvRetestIndex, KvRetryScheduler, KvRunLedger
+from bf_tester.adapters.kv_verdicts import KvVerdictStore
 from bf_tester.adapters.metrics import PrometheusTesterMetrics
 from bf_tester.adapters.nats_bus import NatsProbe, NatsPublisher
 from bf_tester.adapters.nats_progress import NatsProgress
@@ -81,11 +82,12 @@ class TesterService:
             return False
 
     async def open(self) -> None:
-        """Connect, create streams and the state bucket, attach the consumers (not started)."""
+        """Connect, create streams and the state and verdict buckets, attach the consumers (not started)."""
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
         await ensure_streams(js, replicas=self.settings.stream_replicas)
         self.kv = await kv_bucket(js, subjects.KV_TESTER, replicas=self.settings.stream_replicas)
+        verdicts_kv = await kv_bucket(js, subjects.KV_VERDICTS, replicas=self.settings.stream_replicas)
         self.deps = Deps(
             probe=NatsProbe(self.broker),
             publish=NatsPublisher(self.broker),
@@ -96,6 +98,7 @@ class TesterService:
             settings=self.settings,
             rand=self._rand.random,
             metrics=self.metrics,
+            verdicts=KvVerdictStore(verdicts_kv),
             progress=NatsProgress(self.broker),
         )
         register(self.broker, self.deps)

@@ -14,8 +14,10 @@ Running a test (:func:`handle_test_requested`):
    attempt and its time in ``next_retry_at``) before acting on it. A retry keeps the
    ``test_id`` (the one the user got back from ``POST /connections/{id}/test``) with
    ``attempt + 1``;
-4. store the retry (KV, survives restarts), put the verdict's checks on the live feed,
-   publish ``TestPassed``/``TestFailed``;
+4. store the retry (KV, survives restarts), record the connection's verdict (KV
+   ``bf_verdicts``, which the connector checks before every order: only the connection's
+   newest test writes it, and a run that cannot record it does not announce it either), put
+   the verdict's checks on the live feed, publish ``TestPassed``/``TestFailed``;
 5. remember the run as done. A crash before the outcome was saved redelivers the command and
    the run starts again; a crash after it finishes the saved outcome, so the verdict
    everyone may have seen and the bookkeeping never disagree. Message ids derive from test
@@ -23,7 +25,8 @@ Running a test (:func:`handle_test_requested`):
 
 The re-test index is kept from the tester's own events (:func:`handle_test_passed`,
 :func:`handle_test_failed`) and ``ConnectionDeleted``: Online connections are re-tested
-periodically, and so are connections an outage left failed once their retries ran out.
+periodically, and so are connections an outage left failed once their retries ran out. A
+deletion also deletes the connection's verdict.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from bf_shared import subjects
 from bf_shared.codes import ErrorCode, should_retry
 from bf_shared.messages import (
     ConnectionDeleted,
+    ConnectionVerdict,
     ProbeError,
     ProbeReply,
     ProbeRequest,
@@ -41,6 +45,7 @@ from bf_shared.messages import (
     TestPassed,
     TestReason,
     TestRequested,
+    TestResult,
     TestStarted,
 )
 
@@ -59,11 +64,18 @@ from bf_tester.ports import (
     RetryScheduler,
     RunLedger,
     TesterMetrics,
+    VerdictStore,
 )
 from bf_tester.progress import ProgressRelay, publish_final_checks
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
+
+_VERDICT_CAS_TRIES = 5
+
+
+class VerdictNotRecorded(Exception):
+    """The verdict could not be stored: the run is not announced (the command is redelivered)."""
 
 
 async def _skip_reason(
@@ -116,6 +128,7 @@ async def handle_test_requested(
     settings: TesterSettings,
     rand: RandomSource,
     metrics: TesterMetrics,
+    verdicts: VerdictStore,
     sequence: int | None = None,
     progress: ProgressPort | None = None,
 ) -> None:
@@ -152,7 +165,14 @@ async def handle_test_requested(
             return
         await ledger.save_outcome(rid, outcome)
     await _finish(
-        cmd, outcome, publish=publish, scheduler=scheduler, ledger=ledger, metrics=metrics, progress=progress
+        cmd,
+        outcome,
+        publish=publish,
+        scheduler=scheduler,
+        ledger=ledger,
+        verdicts=verdicts,
+        metrics=metrics,
+        progress=progress,
     )
 
 
@@ -209,10 +229,12 @@ async def _finish(
     publish: PublishPort,
     scheduler: RetryScheduler,
     ledger: RunLedger,
+    verdicts: VerdictStore,
     metrics: TesterMetrics,
     progress: ProgressPort | None,
 ) -> None:
-    """Act on a decided outcome: store the retry, publish the checks and the verdict, mark the run done.
+    """Act on a decided outcome: store the retry, record the verdict, publish the checks and the
+    verdict, mark the run done.
 
     Every step is idempotent, so a redelivery may repeat any of them.
     """
@@ -234,6 +256,7 @@ async def _finish(
         await scheduler.cancel(cmd.connection_id, only=replacing)
 
     result = outcome.result
+    await _record_verdict(cmd, result, verdicts=verdicts, ledger=ledger)
     passed = result.status == "passed"
     verdict_cls = TestPassed if passed else TestFailed
     # Core NATS first, then the durable verdict on the same connection: a live feed sees the
@@ -248,12 +271,45 @@ async def _finish(
             user_id=cmd.user_id,
             exchange=cmd.exchange,
             result=result,
+            secret_version=cmd.secret_version,
         ),
     )
     await ledger.mark_done(rid)
     code = result.error.code if result.error is not None else "none"
     duration_s = (result.finished_at - result.started_at).total_seconds()
     metrics.test_finished(cmd.exchange, result.status, code, duration_s)
+
+
+async def _record_verdict(
+    cmd: TestRequested, result: TestResult, *, verdicts: VerdictStore, ledger: RunLedger
+) -> None:
+    """Store the run's verdict for the connector, if the run still is the connection's newest.
+
+    Compare-and-set against the revision read *before* checking that the run is current: a
+    newer run that claimed the connection and stored its verdict in between makes the write
+    fail, and the re-read then finds this run superseded. A redelivery finding its own verdict
+    stored writes nothing. Raises :class:`VerdictNotRecorded` when the store keeps moving.
+    """
+    verdict = ConnectionVerdict(
+        connection_id=cmd.connection_id,
+        test_id=cmd.test_id,
+        attempt=cmd.attempt,
+        secret_version=cmd.secret_version,
+        status=result.status,
+        code=result.error.code if result.error is not None else None,
+        decided_at=result.finished_at,
+    )
+    for _ in range(_VERDICT_CAS_TRIES):
+        stored, revision = await verdicts.read(cmd.connection_id)
+        if stored == verdict:
+            return
+        current = await ledger.current(cmd.connection_id)
+        if current is None or current.run_id != run_id(cmd):
+            log.info("test %s of %s is not the newest: its verdict is not recorded", cmd.test_id, cmd.connection_id)
+            return
+        if await verdicts.write(verdict, revision):
+            return
+    raise VerdictNotRecorded(cmd.connection_id)
 
 
 async def _index(
@@ -320,10 +376,13 @@ async def handle_connection_deleted(
     index: RetestIndex,
     scheduler: RetryScheduler,
     ledger: RunLedger,
+    verdicts: VerdictStore,
 ) -> None:
-    """Forget the connection: no retry, no re-test, no verdict for a test still running."""
+    """Forget the connection: no retry, no re-test, no verdict for a test still running, and
+    no stored verdict (deleted last, after the runs that might still write one were cut off)."""
     await ledger.mark_deleted(event.connection_id)
     await scheduler.cancel(event.connection_id)
     await index.remove(event.connection_id)
     await ledger.forget(event.connection_id)
+    await verdicts.delete(event.connection_id)
 

@@ -11,7 +11,15 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from bf_shared.messages import ChecksProgress, CheckProgress, Message, ProbeProgress, ProbeReply, ProbeRequest
+from bf_shared.messages import (
+    CheckProgress,
+    ChecksProgress,
+    ConnectionVerdict,
+    Message,
+    ProbeProgress,
+    ProbeReply,
+    ProbeRequest,
+)
 
 from bf_tester.domain.model import CurrentTest, PendingRetry, RunOutcome
 from bf_tester.domain.schedule import RetestEntry
@@ -105,6 +113,27 @@ class RunLedger(Protocol):
         ...
 
     async def forget(self, connection_id: str) -> None: ...
+
+
+class VerdictStore(Protocol):
+    """The newest verdict of each connection, which the connector checks before placing an order.
+
+    Writes are compare-and-set on the revision ``read`` returned, so a slower replica never
+    puts an older test's verdict over a newer one.
+    """
+
+    async def read(self, connection_id: str) -> tuple[ConnectionVerdict | None, int]:
+        """The stored verdict (None when absent or deleted) and the revision to write against
+        (0 when the key never existed)."""
+        ...
+
+    async def write(self, verdict: ConnectionVerdict, revision: int) -> bool:
+        """Store ``verdict`` if the key is still at ``revision``; False when it moved on."""
+        ...
+
+    async def delete(self, connection_id: str) -> None:
+        """Drop the connection's verdict (no-op when absent)."""
+        ...
 
 
 class RetestIndex(Protocol):

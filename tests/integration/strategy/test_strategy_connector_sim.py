@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from bf_shared.messages import ConnectionVerdict, utcnow
 from bf_shared.strategy_messages import MarketDataInterest, MarketsRequest, OrderReply, OrderRequest, Tick
 from bf_shared.vault import Credentials, FakeVault
 
@@ -28,6 +29,23 @@ from bf_sim import SimServer, demo_config
 
 LABELS = {"mexc": "mexc-trade-ip", "kucoin": "kucoin-trade-ip"}
 SIM_SYMBOL = {"mexc": "BTCUSDT", "kucoin": "BTC-USDT"}
+
+
+class PassedVerdicts:
+    """Every key stored in ``vault`` passed its test (its latest version did): orders may go out."""
+
+    loaded = True
+
+    def __init__(self, vault: FakeVault) -> None:
+        self.vault = vault
+
+    def get(self, connection_id: str) -> ConnectionVerdict | None:
+        latest = len(self.vault.versions.get(f"connections/{connection_id}", []))
+        return ConnectionVerdict(connection_id=connection_id, test_id="t1", secret_version=latest, status="passed",
+                                 decided_at=utcnow())
+
+    async def refresh(self, connection_id: str) -> ConnectionVerdict | None:
+        return self.get(connection_id)
 
 
 class Venue:
@@ -48,7 +66,8 @@ class Venue:
         request = OrderRequest(action=action, connection_id="conn1", exchange=self.exchange,  # type: ignore[arg-type]
                                market=kw.pop("market", "spot"), symbol=kw.pop("symbol", "BTC/USDT"),
                                client_order_id=cid, **kw)
-        return await handle_order(request, reader=self.vault, clients=self.clients, clock=SystemClock())
+        return await handle_order(request, reader=self.vault, clients=self.clients, clock=SystemClock(),
+                                  verdicts=PassedVerdicts(self.vault))
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
         async with self.session.request(method, self.origin + path, json=body) as resp:

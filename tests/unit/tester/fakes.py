@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bf_shared.messages import (
+    ConnectionVerdict,
     KeyFacts,
     Market,
     Message,
@@ -31,6 +32,7 @@ from bf_tester.ports import (
     SchedulerLease,
     RunLedger,
     TesterMetrics,
+    VerdictStore,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -311,3 +313,41 @@ class FakeMetrics(TesterMetrics):
 
     def superseded(self, exchange: str) -> None:
         self.superseded_count += 1
+
+
+class FakeVerdicts(VerdictStore):
+    """Verdicts with KV semantics: a revision per write, tombstones on delete, compare-and-set.
+
+    ``before_write`` runs once, just before the next write lands (to stage a race).
+    """
+
+    def __init__(self) -> None:
+        self.stored: dict[str, tuple[ConnectionVerdict | None, int]] = {}
+        self.revision = 0
+        self.writes = 0
+        self.before_write: Callable[[], None] | None = None
+
+    async def read(self, connection_id: str) -> tuple[ConnectionVerdict | None, int]:
+        return self.stored.get(connection_id, (None, 0))
+
+    async def write(self, verdict: ConnectionVerdict, revision: int) -> bool:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook()
+        if self.stored.get(verdict.connection_id, (None, 0))[1] != revision:
+            return False
+        self.force(verdict)
+        self.writes += 1
+        return True
+
+    def force(self, verdict: ConnectionVerdict) -> None:
+        """Another writer's verdict lands."""
+        self.revision += 1
+        self.stored[verdict.connection_id] = (verdict, self.revision)
+
+    async def delete(self, connection_id: str) -> None:
+        self.revision += 1
+        self.stored[connection_id] = (None, self.revision)
+
+    def of(self, connection_id: str) -> ConnectionVerdict | None:
+        return self.stored.get(connection_id, (None, 0))[0]

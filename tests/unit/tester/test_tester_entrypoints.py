@@ -21,6 +21,7 @@ from .fakes import (
     FakeLedger,
     FakeMetrics,
     FakeRetryScheduler,
+    FakeVerdicts,
     good_reply,
     request,
 )
@@ -41,6 +42,7 @@ def wire() -> tuple[object, Deps, list[dict[str, Any]]]:
         settings=SETTINGS,
         rand=lambda: 0.5,
         metrics=FakeMetrics(),
+        verdicts=FakeVerdicts(),
     )
     register(broker, deps)
 

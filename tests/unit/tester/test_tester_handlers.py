@@ -34,6 +34,7 @@ from .fakes import (
     FakeProbe,
     FakePublisher,
     FakeRetryScheduler,
+    FakeVerdicts,
     T0,
     down_reply,
     fail,
@@ -64,6 +65,7 @@ class World:
         self.index = FakeIndex()
         self.clock = FakeClock()
         self.metrics = FakeMetrics()
+        self.verdict_store = FakeVerdicts()
         self.rand_value = 0.5
 
     def kwargs(self) -> dict[str, Any]:
@@ -76,6 +78,7 @@ class World:
             "settings": SETTINGS,
             "rand": lambda: self.rand_value,
             "metrics": self.metrics,
+            "verdicts": self.verdict_store,
         }
 
     async def handle(self, cmd: TestRequested, sequence: int | None = None) -> None:
@@ -357,7 +360,7 @@ async def test_deleted_connection_cancels_retries_and_drops_later_tests() -> Non
     assert "conn1" in world.scheduler.retries
     await handle_connection_deleted(
         ConnectionDeleted(connection_id="conn1", user_id="user1", exchange="mexc"),
-        index=world.index, scheduler=world.scheduler, ledger=world.ledger,
+        index=world.index, scheduler=world.scheduler, ledger=world.ledger, verdicts=world.verdict_store,
     )
     assert world.scheduler.retries == {}
     world.clock.advance(3600)
@@ -374,7 +377,7 @@ async def test_deletion_while_a_test_runs_drops_its_verdict_and_retry() -> None:
     async def deleting_probe(req: ProbeRequest, timeout_s: float) -> ProbeReply:
         await handle_connection_deleted(
             ConnectionDeleted(connection_id=req.connection_id, user_id="user1", exchange="mexc"),
-            index=world.index, scheduler=world.scheduler, ledger=world.ledger,
+            index=world.index, scheduler=world.scheduler, ledger=world.ledger, verdicts=world.verdict_store,
         )
         return down_reply(request(connection_id=req.connection_id, test_id=req.test_id))
 

@@ -34,6 +34,7 @@ from .fakes import (
     FakeLedger,
     FakeMetrics,
     FakeRetryScheduler,
+    FakeVerdicts,
     down_reply,
     fail,
     good_reply,
@@ -147,6 +148,7 @@ class World:
             settings=SETTINGS,
             rand=lambda: 0.5,
             metrics=FakeMetrics(),
+            verdicts=FakeVerdicts(),
             progress=self.progress if with_progress else None,
         )
 

@@ -29,6 +29,7 @@ from .fakes import (
     FakeMetrics,
     FakePublisher,
     FakeRetryScheduler,
+    FakeVerdicts,
     T0,
     down_reply,
     reply,
@@ -93,7 +94,7 @@ async def test_deleted_connection_leaves_the_index_and_is_never_re_added() -> No
     await online(index, ledger, cmd)
     await handle_connection_deleted(
         ConnectionDeleted(connection_id="conn1", user_id="user1", exchange="mexc"),
-        index=index, scheduler=scheduler, ledger=ledger,
+        index=index, scheduler=scheduler, ledger=ledger, verdicts=FakeVerdicts(),
     )
     assert index.entries == {}
     await handle_test_passed(passed_event(cmd, at_s=5), index=index, ledger=ledger, settings=SETTINGS)

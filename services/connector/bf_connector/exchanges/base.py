@@ -194,6 +194,11 @@ class VenueSession:
         if headroom is not None:
             self._metrics.rate_limit_headroom.labels(self.venue.id).set(headroom)
 
+    @property
+    def secret_version(self) -> int | None:
+        """The Vault version of the key this session signs with (None: not known)."""
+        return self._credentials.version
+
     def client(self, *, futures: bool = False) -> ccxt_async.Exchange:
         """The ccxt client for spot or futures calls (for this module and ``orders.py`` only)."""
         if futures and self.venue.futures_class is not None:

@@ -40,6 +40,7 @@ from bf_tester.ports import (
     RetryScheduler,
     RunLedger,
     TesterMetrics,
+    VerdictStore,
 )
 from bf_tester.settings import TesterSettings
 
@@ -64,6 +65,7 @@ class Deps:
     settings: TesterSettings
     rand: RandomSource
     metrics: TesterMetrics
+    verdicts: VerdictStore
     progress: ProgressPort | None = None
 
 
@@ -141,6 +143,7 @@ def register(broker: NatsBroker, deps: Deps) -> None:
                 settings=settings,
                 rand=deps.rand,
                 metrics=deps.metrics,
+                verdicts=deps.verdicts,
                 sequence=stream_sequence(msg),
                 progress=deps.progress,
             )
@@ -175,7 +178,11 @@ async def _dispatch_index_event(subject: str, body: bytes, deps: Deps) -> None:
         )
     elif subject == subjects.CONNECTION_DELETED:
         await handlers.handle_connection_deleted(
-            decode(ConnectionDeleted, body), index=deps.index, scheduler=deps.scheduler, ledger=deps.ledger
+            decode(ConnectionDeleted, body),
+            index=deps.index,
+            scheduler=deps.scheduler,
+            ledger=deps.ledger,
+            verdicts=deps.verdicts,
         )
     else:
         log.warning("unexpected subject %s on the index consumer", subject)
