@@ -78,6 +78,7 @@ class RunnerService:
         self.strategies_kv = await kv_bucket(js, subjects.KV_STRATEGIES, replicas=replicas)
         self.leases_kv = await kv_bucket(js, subjects.KV_LEASES, replicas=replicas)
         self.store = KvStrategyStore(self.strategies_kv)
+        await consumers.ensure_consumer(js)
         consumers.register(self.broker, self.store)
 
     async def begin(self) -> None:

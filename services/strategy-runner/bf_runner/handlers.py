@@ -1,6 +1,6 @@
 """Handlers of the events runners consume (dependencies as parameters).
 
-Connection test results and deletions become one record per connection in
+Connection test results, key rotations and deletions become one record per connection in
 ``bf_strategies`` (``conn.<id>``); owners watch those records, so a runner that takes a
 strategy over later still knows whether its connection is Online. Every runner replica
 shares one durable consumer: each event is handled once, and a crash mid-way redelivers it.
@@ -8,9 +8,10 @@ shares one durable consumer: each event is handled once, and a crash mid-way red
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-from bf_shared.messages import ConnectionDeleted, TestFailed, TestPassed
+from bf_shared.messages import ConnectionCredentialsRotated, ConnectionDeleted, TestFailed, TestPassed
 
 from bf_runner.domain import connections
 from bf_runner.domain.connections import ConnectionRecord
@@ -27,12 +28,13 @@ class ConnectionRecords(Protocol):
         ...
 
 
-async def handle_test_result(event: TestPassed | TestFailed, *, store: ConnectionRecords) -> None:
-    """Record whether the connection is Online after a test (newest result wins)."""
-    for _ in range(5):  # a concurrent writer: read again and re-decide
-        found = await store.connection_record(event.connection_id)
+async def _update(connection_id: str, store: ConnectionRecords,
+                  decide: Callable[[ConnectionRecord | None], ConnectionRecord | None]) -> None:
+    """Read, decide, compare-and-set; a concurrent writer makes it read again and re-decide."""
+    for _ in range(5):
+        found = await store.connection_record(connection_id)
         record, revision = found if found else (None, None)
-        new = connections.on_result(record, event.connection_id, event.result)
+        new = decide(record)
         if new is None:
             return
         try:
@@ -40,20 +42,22 @@ async def handle_test_result(event: TestPassed | TestFailed, *, store: Connectio
             return
         except StaleRevision:
             continue
-    raise StaleRevision(event.connection_id)
+    raise StaleRevision(connection_id)
+
+
+async def handle_test_result(event: TestPassed | TestFailed, *, store: ConnectionRecords) -> None:
+    """Record whether the connection is Online after a test (newest result for the newest key wins)."""
+    await _update(event.connection_id, store,
+                  lambda record: connections.on_result(record, event.connection_id, event.result,
+                                                       event.secret_version))
+
+
+async def handle_credentials_rotated(event: ConnectionCredentialsRotated, *, store: ConnectionRecords) -> None:
+    """A new key replaced the connection's: offline (strategies pause) until the new key passes a test."""
+    await _update(event.connection_id, store,
+                  lambda record: connections.on_rotated(record, event.connection_id, event.secret_version))
 
 
 async def handle_connection_deleted(event: ConnectionDeleted, *, store: ConnectionRecords) -> None:
     """Record that the connection is gone: its strategies stop."""
-    for _ in range(5):
-        found = await store.connection_record(event.connection_id)
-        record, revision = found if found else (None, None)
-        new = connections.on_deleted(record, event.connection_id)
-        if new is None:
-            return
-        try:
-            await store.save_connection(new, revision)
-            return
-        except StaleRevision:
-            continue
-    raise StaleRevision(event.connection_id)
+    await _update(event.connection_id, store, lambda record: connections.on_deleted(record, event.connection_id))

@@ -55,8 +55,10 @@ from bf_runner.status import status_view
 log = logging.getLogger(__name__)
 
 #: Errors that say the key no longer works: the strategy pauses until the connection passes
-#: a test again, instead of failing (the tester will notice the key soon enough).
-KEY_ERRORS = frozenset({"invalid_key", "permission_denied", "ip_not_allowed"})
+#: a test again, instead of failing (the tester will notice the key soon enough). The
+#: connector's own guard (``connection_not_verified``: the key in use has not passed a test,
+#: e.g. just rotated, or failed) is the same situation seen from the connector's side.
+KEY_ERRORS = frozenset({"invalid_key", "permission_denied", "ip_not_allowed", "connection_not_verified"})
 OFFLINE = "connection_offline"
 
 
