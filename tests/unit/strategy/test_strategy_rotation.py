@@ -19,7 +19,7 @@ from bf_shared.messages import (
 )
 from bf_shared.strategy_messages import OrderError, OrderReply
 
-from bf_runner.domain.connections import ConnectionRecord, on_result, on_rotated
+from bf_runner.domain.connections import ConnectionRecord, ConnectionState, on_result, on_rotated
 from bf_runner.domain.model import Status
 from bf_runner.handlers import handle_connection_deleted, handle_credentials_rotated, handle_test_result
 from bf_runner.owner import ConnectionChanged
@@ -71,9 +71,15 @@ class FakeRecords:
         self.records[record.connection_id] = (record, self.revision)
         return self.revision
 
-    def state(self) -> str | None:
+    def state(self) -> ConnectionState | None:
         held = self.records.get("c1")
         return held[0].state if held else None
+
+    def changed(self) -> ConnectionChanged:
+        """What the supervisor's KV watch hands the owners after a record was written."""
+        state = self.state()
+        assert state is not None
+        return ConnectionChanged(state)
 
 
 # ----------------------------------------------------------------------------- the record
@@ -168,7 +174,7 @@ async def test_a_rotated_connection_pauses_its_strategy_until_the_new_key_passes
     await _until(lambda: len(w.connector.requests) >= 3)  # base, exit, add
 
     await handle_credentials_rotated(rotated(2), store=records)
-    owner.notify(ConnectionChanged(records.state()))  # what the supervisor's KV watch does
+    owner.notify(records.changed())
     await _until(lambda: owner.state is not None and owner.state.status is Status.PAUSED)
     assert owner.state is not None and owner.state.paused_by == ("connection_offline",)
     sent = len(w.connector.requests)
@@ -177,7 +183,7 @@ async def test_a_rotated_connection_pauses_its_strategy_until_the_new_key_passes
     assert len(w.connector.requests) == sent
 
     await handle_test_result(passed(10, 2), store=records)
-    owner.notify(ConnectionChanged(records.state()))
+    owner.notify(records.changed())
     await _until(lambda: owner.state is not None and owner.state.status is Status.RUNNING)
     await stop(owner, task)
     assert [s for s, _ in w.events.published] == [subjects.STRATEGY_PAUSED, subjects.STRATEGY_RESUMED]

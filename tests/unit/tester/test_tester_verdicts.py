@@ -100,7 +100,7 @@ async def test_a_test_superseded_while_running_records_nothing() -> None:
         return good_reply(request(connection_id=req.connection_id, test_id=req.test_id))
 
     world = World(as_reply(good_reply))
-    world.probe.probe = newer_claims_meanwhile  # type: ignore[method-assign]
+    world.probe.probe = newer_claims_meanwhile  # type: ignore[method-assign,assignment]
     await world.handle(versioned(1), sequence=1)
     assert world.verdict_store.of("conn1") is None and world.verdict_store.writes == 0
 
@@ -126,7 +126,7 @@ async def test_a_redelivery_after_the_decision_records_the_same_verdict_once() -
     world = World(as_reply(good_reply))
     cmd = versioned(4)
 
-    def lose_the_announcement(req: ProbeRequest) -> ProbeReply:
+    def lose_the_announcement(req: TestRequested | ProbeRequest) -> ProbeReply:
         world.publish.fail_next = 1  # the verdict event fails after the outcome was saved
         return good_reply(request(connection_id=req.connection_id, test_id=req.test_id))
 
@@ -174,6 +174,6 @@ async def test_a_test_running_when_its_connection_is_deleted_records_nothing() -
         return good_reply(request(connection_id=req.connection_id, test_id=req.test_id))
 
     world = World(as_reply(good_reply))
-    world.probe.probe = deleting_probe  # type: ignore[method-assign]
+    world.probe.probe = deleting_probe  # type: ignore[method-assign,assignment]
     await world.handle(versioned(1))
     assert world.verdict_store.of("conn1") is None and world.verdict_store.writes == 0
