@@ -114,6 +114,7 @@ class TesterService:
             clock=self.clock,
             settings=self.settings,
             metrics=self.metrics,
+            verdicts=deps.verdicts,
         )
         self._stop.clear()
         self._scheduler_task = asyncio.create_task(

@@ -10,7 +10,9 @@ so a crashed leader is replaced once its lease expires (``lease_ttl_s``). Work p
   re-tested within their exchange's budget (:mod:`bf_tester.domain.schedule`). The leader
   keeps the re-test index in memory, re-reading it every ``index_refresh_s``: a freshly
   indexed connection is not due for half an interval anyway, and each entry is re-read
-  before its re-test is published.
+  before its re-test is published. When it takes the lease, the leader also brings forward
+  the re-test of every Online connection that has no verdict recorded (indexed before
+  verdicts were recorded): the connector refuses its orders until one is.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from bf_shared import subjects
 from bf_tester.domain.budget import TokenBucket
 from bf_tester.domain.model import derived_id, retest_command
 from bf_tester.domain.schedule import RetestEntry, next_due_at, plan_retests
-from bf_tester.ports import Clock, RetestIndex, PublishPort, RetryScheduler, SchedulerLease, TesterMetrics
+from bf_tester.ports import (
+    Clock,
+    PublishPort,
+    RetestIndex,
+    RetryScheduler,
+    SchedulerLease,
+    TesterMetrics,
+    VerdictStore,
+)
 from bf_tester.settings import TesterSettings
 
 log = logging.getLogger(__name__)
@@ -47,8 +57,9 @@ class Retester:
     """The leader's periodic re-test planner: an in-memory index mirror and token buckets."""
 
     def __init__(self, *, index: RetestIndex, publish: PublishPort, clock: Clock,
-                 settings: TesterSettings, metrics: TesterMetrics) -> None:
+                 settings: TesterSettings, metrics: TesterMetrics, verdicts: VerdictStore | None = None) -> None:
         self._index = index
+        self._verdicts = verdicts
         self._publish = publish
         self._clock = clock
         self._settings = settings
@@ -63,8 +74,32 @@ class Retester:
 
     async def _refresh(self, now_s: float) -> None:
         if self._loaded_at is None or now_s - self._loaded_at >= self._settings.index_refresh_s:
+            first = self._loaded_at is None
             self._mirror = {e.connection_id: e for e in await self._index.all()}
+            if first:
+                await self._unverified_due_now()
             self._loaded_at = now_s
+
+    async def _unverified_due_now(self) -> None:
+        """Online connections without a recorded verdict are due now (their slots wait otherwise).
+
+        Once per leadership, so a bucket read per indexed connection is paid rarely; the
+        re-tests still go out within the exchange's budget.
+        """
+        if self._verdicts is None:
+            return
+        now = self._clock.now()
+        for entry in list(self._mirror.values()):
+            if entry.kind != "online" or entry.next_due_at <= now:
+                continue
+            stored, _ = await self._verdicts.read(entry.connection_id)
+            fresh = await self._index.get(entry.connection_id)
+            if stored is not None or fresh is None:
+                continue
+            due = fresh.model_copy(update={"next_due_at": now})
+            await self._index.put(due)
+            self._mirror[due.connection_id] = due
+            log.info("connection %s has no verdict recorded: re-tested first", due.connection_id)
 
     async def tick(self) -> int:
         """Publish the re-tests that are due and within budget; returns how many."""

@@ -20,9 +20,24 @@ from bf_shared.messages import (
 
 from bf_tester.domain.model import CurrentTest
 from bf_tester.handlers import VerdictNotRecorded, handle_connection_deleted
+from bf_tester.scheduler import Retester
 
-from .fakes import T0, FakePublisher, down_reply, good_reply, reply, request
+from .fakes import (
+    T0,
+    FakeClock,
+    FakeIndex,
+    FakeLedger,
+    FakeMetrics,
+    FakePublisher,
+    FakeVerdicts,
+    down_reply,
+    good_reply,
+    reply,
+    request,
+)
 from .test_tester_handlers import World, as_reply
+from .test_tester_scheduler_loop import SETTINGS as SCHEDULER_SETTINGS
+from .test_tester_scheduler_loop import online
 
 
 def versioned(version: int | None = 3, **kw: object) -> TestRequested:
@@ -177,3 +192,19 @@ async def test_a_test_running_when_its_connection_is_deleted_records_nothing() -
     world.probe.probe = deleting_probe  # type: ignore[method-assign,assignment]
     await world.handle(versioned(1))
     assert world.verdict_store.of("conn1") is None and world.verdict_store.writes == 0
+
+
+async def test_a_new_leader_re_tests_online_connections_without_a_verdict_first() -> None:
+    index, ledger, publish, clock, verdicts = FakeIndex(), FakeLedger(), FakePublisher(), FakeClock(), FakeVerdicts()
+    legacy, recorded = versioned(1, connection_id="legacy"), versioned(1, connection_id="recorded")
+    await online(index, ledger, legacy)  # indexed before verdicts were recorded
+    await online(index, ledger, recorded)
+    verdicts.force(ConnectionVerdict(connection_id="recorded", test_id=recorded.test_id, secret_version=1,
+                                     status="passed", decided_at=T0))
+    planner = Retester(index=index, publish=publish, clock=clock, settings=SCHEDULER_SETTINGS, metrics=FakeMetrics(),
+                       verdicts=verdicts)
+    assert await planner.tick() == 1
+    (retest,) = publish.of(subjects.TEST_REQUESTED)
+    assert isinstance(retest, TestRequested)
+    assert (retest.connection_id, retest.reason, retest.secret_version) == ("legacy", TestReason.PERIODIC, 1)
+    assert await planner.tick() == 0  # the other keeps its slot; the legacy one moved on
