@@ -217,8 +217,13 @@ async def test_revoked_key_pauses_the_strategy_and_a_passing_retest_resumes_it(
     view = await until(paused, 60, "strategy paused after the failed re-test")
     assert view["reason"] == "connection_offline"
 
-    connection = (await api.call("GET", f"/connections/{cid}")).json()
-    assert connection["status"] == "failed" and connection["last_test"]["error"]["code"] == "ip_not_allowed"
+    # The runner may hear of the failure (or be refused by the exchange itself) a moment before
+    # the gateway's read model shows it: wait for the read model too.
+    async def failed() -> Any:
+        connection = (await api.call("GET", f"/connections/{cid}")).json()
+        return connection["status"] == "failed" and connection
+    connection = await until(failed, 30, "connection failed after the re-test")
+    assert connection["last_test"]["error"]["code"] == "ip_not_allowed"
     r = await sim.client.patch(f"/__sim/keys/{key['api_key']}", json={"ip_whitelist": ["127.0.0.1"]})
     assert r.status_code == 200, r.text  # the user fixes the whitelist
     await sim.price(58700)  # meanwhile add 1 fills on the exchange
