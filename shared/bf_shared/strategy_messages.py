@@ -1,6 +1,7 @@
 """Bus messages of strategies: lifecycle events, order and markets request/reply, ticks.
 
-Subjects: lifecycle events on ``subjects.STRATEGY_*`` (durable, BF_EVENTS); orders on
+Subjects: lifecycle events on ``subjects.STRATEGY_*`` (durable, BF_EVENTS), including
+``STRATEGY_LEASE_LOST`` (a runner took over a strategy from one that died); orders on
 ``subjects.order_subject(exchange)`` and markets on ``subjects.markets_subject(exchange)``
 (core NATS request/reply, connector queue group); ticks on ``subjects.ticks_subject``
 (core NATS, latest value wins); market-data interest on ``subjects.md_interest_subject``.
@@ -142,6 +143,32 @@ class StrategyResumed(_StrategyEvent):
 class StrategyFailed(_StrategyEvent):
     error: StrategyError
     runner_id: str | None = None
+
+
+class StrategyLeaseLost(_StrategyEvent):
+    """A runner took over a strategy whose owner stopped renewing its lease.
+
+    Published by the runner that won the takeover (compare-and-set on the strategy's claim),
+    never for a first claim, a voluntary hand-over or a graceful shutdown (those release the
+    claim). Its ``message_id`` is :func:`lease_lost_id`: one per lost *session*, so the
+    attempts of several runners, or retries of one, are stored once (JetStream de-duplication)
+    and notified once, while a later loss by a runner restarted under the same name is a new
+    event. Runner names and session ids are infrastructure identifiers, never secrets.
+    """
+
+    name: str = Field(description="The strategy's display name")
+    previous_owner: str = Field(description="Runner id whose lease ran out")
+    previous_session: str = Field(description="Session id of that runner when it held the claim")
+    new_owner: str = Field(description="Runner id that took the strategy over")
+    lost_at: datetime = Field(
+        description="When the previous owner's lease ran out (its session's expiry); the time of "
+        "the takeover when that session is no longer known"
+    )
+
+
+def lease_lost_id(strategy_id: str, previous_session: str) -> str:
+    """Message id of :class:`StrategyLeaseLost`: the same for every takeover of one lost claim."""
+    return f"{strategy_id}.{previous_session}.lease_lost"
 
 
 # ----------------------------------------------------------------------------- orders (request/reply)

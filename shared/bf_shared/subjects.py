@@ -34,6 +34,9 @@ STRATEGY_UPDATED = "bf.evt.strategy.updated"
 STRATEGY_DISABLED = "bf.evt.strategy.disabled"
 STRATEGY_PAUSED = "bf.evt.strategy.paused"
 STRATEGY_RESUMED = "bf.evt.strategy.resumed"
+# A runner took over a strategy whose owner's lease ran out (crash, kill -9, lost bus);
+# never published for a first claim or a voluntary hand-over.
+STRATEGY_LEASE_LOST = "bf.evt.strategy.lease_lost"
 
 # Commands (one handler each).
 TEST_REQUESTED = "bf.cmd.test.requested"

@@ -15,6 +15,14 @@ connection states) and ``bf_leases`` (sessions, claims), fed by KV watchers, and
   this runner above its share, are handed over: that is how a new replica gets work.
   Claiming is compare-and-set on the claim's revision: of several runners racing, exactly
   one wins.
+* **lease lost**: a claim won from a dead session (a takeover, counted by the takeover
+  metric) is announced with :class:`~bf_shared.strategy_messages.StrategyLeaseLost` on
+  ``subjects.STRATEGY_LEASE_LOST``, so the strategy's owner is told it was unattended for a
+  while. Only the runner whose compare-and-set won publishes, after winning, with a message
+  id per lost session (de-duplicated by JetStream); a publish that fails is retried on the
+  next pass. A first claim or a hand-over (the claim was deleted) announces nothing.
+  A runner that self-fences only logs which strategies it dropped: it cannot know who will
+  take them (maybe itself, under its new session) and that takeover announces the loss.
 * **ticks**: one subscription per symbol for all the strategies on it; each owner filters
   by its watch band before anything is queued.
 
@@ -31,7 +39,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-from bf_shared.strategy_messages import StrategySpec
+from bf_shared import subjects
+from bf_shared.strategy_messages import StrategyLeaseLost, StrategySpec
 
 from bf_runner.domain.leases import (
     Claim,
@@ -42,6 +51,7 @@ from bf_runner.domain.leases import (
     should_claim,
     should_hand_over,
 )
+from bf_runner.domain.takeover import lease_lost
 from bf_runner.owner import ConnectionChanged, Owner, OwnerDeps, SpecChanged
 from bf_runner.ports import ConnectionState, LeaseStore, StaleRevision
 
@@ -49,6 +59,9 @@ log = logging.getLogger(__name__)
 
 #: Sessions dead this long are deleted by whoever notices (keeps the bucket small).
 SESSION_GC_MS = 60_000
+
+#: Lease-lost events published concurrently at most (a dead runner may have owned thousands).
+ANNOUNCE_BATCH = 100
 
 SymbolsChanged = Callable[[set[tuple[str, str]]], Awaitable[None]]
 
@@ -72,8 +85,10 @@ class Supervisor:
         self._on_symbols: SymbolsChanged | None = None
         self._session: Session | None = None
         self._session_rev: int | None = None
+        self._dropped_session: Session | None = None  # the last session this runner gave up
         self._last_renewal_ms = 0
         self._unowned_since: dict[str, int] = {}
+        self._lease_lost: list[StrategyLeaseLost] = []  # takeovers not announced yet
         self._scan_now = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -155,6 +170,7 @@ class Supervisor:
             self._scan_now.clear()
             await self._reap()
             await self._scan()
+            await self._announce()
             timeout = max(0.05, min(self.settings.scan_s, next_beat - loop.time()))
             try:
                 await asyncio.wait_for(self._scan_now.wait(), timeout)
@@ -169,6 +185,7 @@ class Supervisor:
             self.owners[sid].stop()
         for sid in owned:
             await self._finish(sid, release=True)
+        await self._announce()  # last chance for takeovers not announced yet
         if self._session is not None and self._session_rev is not None:
             try:
                 await self.leases.delete_session(self.runner_id, self._session_rev)
@@ -182,8 +199,9 @@ class Supervisor:
         current = self._session
         session = Session(runner_id=self.runner_id, session_id=current.session_id if current else uuid.uuid4().hex,
                           expires_at_ms=now + ttl_ms, started_at_ms=current.started_at_ms if current else now)
+        base = self._session_rev if current is not None else self._replaceable_revision(now)
         try:
-            self._session_rev = await self.leases.put_session(session, self._session_rev)
+            self._session_rev = await self.leases.put_session(session, base)
             self._session = session
             self._last_renewal_ms = now
             self.sessions[self.runner_id] = (session, self._session_rev)
@@ -195,8 +213,29 @@ class Supervisor:
             if now - self._last_renewal_ms < ttl_ms - int(self.settings.heartbeat_s * 1000):
                 return
             log.error("runner %s: session may have expired; dropping every strategy", self.runner_id)
+        if self.owners:
+            # Whoever takes them over (possibly this runner, under a new session) announces the loss.
+            log.error("runner %s: lost its lease on %d strategies: %s", self.runner_id, len(self.owners),
+                      ", ".join(sorted(self.owners)))
         await self._drop_all()
+        self._dropped_session = self._session or self._dropped_session
         self._session, self._session_rev = None, None
+
+    def _replaceable_revision(self, now_ms: int) -> int | None:
+        """The revision a new session of this runner may overwrite (None: create the key).
+
+        After self-fencing the key still holds this runner's dropped session: the new one
+        replaces it by compare-and-set on the revision the watcher last saw, instead of
+        waiting for another runner to collect it (a lone runner would never come back). A
+        live session that is not ours (a second process under the same runner id) is left
+        alone: creating the key then fails, as it should.
+        """
+        seen = self.sessions.get(self.runner_id)
+        if seen is None:
+            return None
+        dropped = self._dropped_session
+        ours = dropped is not None and seen[0].session_id == dropped.session_id
+        return seen[1] if ours or not seen[0].alive(now_ms) else None
 
     async def _drop_all(self) -> None:
         for sid in list(self.owners):
@@ -270,19 +309,46 @@ class Supervisor:
     async def _acquire(self, sid: str, held: tuple[Claim, int] | None, now_ms: int) -> bool:
         assert self._session is not None
         claim = Claim(runner_id=self.runner_id, session_id=self._session.session_id, claimed_at_ms=now_ms)
+        # Read before the write: the dead session's record may be collected meanwhile.
+        previous = self._session_of(held[0]) if held is not None else None
         try:
             revision = await self.leases.put_claim(sid, claim, held[1] if held else None)
         except StaleRevision:
-            return False  # another runner was faster
+            return False  # another runner was faster (or the owner released it: a hand-over)
         if held is not None:
             self.deps.metrics.takeover()
-            log.info("strategy %s taken over from %s", sid, held[0].runner_id)
+            event = lease_lost(self.specs[sid], held[0], previous, self.runner_id, now_ms)
+            log.warning("strategy %s taken over from %s (lease ran out at %s)", sid, held[0].runner_id,
+                        event.lost_at.isoformat())
+            self._lease_lost.append(event)
         self.claims[sid] = (claim, revision)
         spec = self.specs[sid]
         owner = Owner(spec, self.deps)
         self.owners[sid] = owner
         self._tasks[sid] = asyncio.create_task(self._run_owner(owner), name=f"strategy-{sid}")
         return True
+
+    def _session_of(self, claim: Claim) -> Session | None:
+        """The last known session of the claim's runner (this runner's own dropped one included)."""
+        dropped = self._dropped_session
+        if dropped is not None and dropped.session_id == claim.session_id:
+            return dropped
+        known = self.sessions.get(claim.runner_id)
+        return known[0] if known else None
+
+    async def _announce(self) -> None:
+        """Publish pending lease-lost events; those that fail stay pending for the next pass."""
+        pending, self._lease_lost = self._lease_lost, []
+        failed: list[StrategyLeaseLost] = []
+        for start in range(0, len(pending), ANNOUNCE_BATCH):
+            batch = pending[start:start + ANNOUNCE_BATCH]
+            results = await asyncio.gather(
+                *(self.deps.events.publish(subjects.STRATEGY_LEASE_LOST, event) for event in batch),
+                return_exceptions=True)
+            failed += [event for event, result in zip(batch, results) if isinstance(result, BaseException)]
+        if failed:
+            log.warning("runner %s: %d lease-lost events not published yet; retrying", self.runner_id, len(failed))
+        self._lease_lost = failed + self._lease_lost
 
     async def _run_owner(self, owner: Owner) -> None:
         connection = self.connections.get(owner.spec.connection_id)
