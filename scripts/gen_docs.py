@@ -71,6 +71,8 @@ def _strategy_messages() -> None:
         (s.STRATEGY_PAUSED, sm.StrategyPaused, "runner", "A strategy paused (e.g. its connection went offline)."),
         (s.STRATEGY_RESUMED, sm.StrategyResumed, "runner", "A paused strategy resumed."),
         (s.STRATEGY_FAILED, sm.StrategyFailed, "runner", "A strategy failed (e.g. an order the exchange refused)."),
+        (s.STRATEGY_LEASE_LOST, sm.StrategyLeaseLost, "runner",
+         "A runner took over a strategy whose owner stopped renewing its lease (one per lost session)."),
     ])
     RPC.extend([
         (s.order_subject, sm.OrderRequest, "OrderReply", "Place, cancel or query an order (runner -> connector)."),

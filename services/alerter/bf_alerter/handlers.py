@@ -37,11 +37,6 @@ ALERT_DELIVERIES = Counter(
 )
 AUDIT_RECORDS = Counter("bf_audit_records_total", "Audit records appended", ["kind"])
 
-#: Subjects of "a runner lost a strategy's lease". The runner's event module names it; both
-#: spellings are accepted so the alerter does not depend on its import.
-LEASE_LOST_SUBJECTS: frozenset[str] = frozenset({"bf.evt.strategy.lease_lost", "bf.evt.runner.lease_lost"})
-
-
 @dataclass(frozen=True)
 class AlertDeps:
     """Everything :func:`handle_event` needs, injected."""
@@ -79,7 +74,7 @@ async def _evaluate(env: Envelope, deps: AlertDeps) -> tuple[Evaluation, str | N
         return Evaluation(forget_connection=True), deleted.connection_id, None, None, None
     if s == subjects.STRATEGY_PAUSED:
         return rules.on_strategy_paused(parse_notice(env)), None, None, None, None
-    if s in LEASE_LOST_SUBJECTS:
+    if s == subjects.STRATEGY_LEASE_LOST:
         return rules.on_lease_lost(parse_notice(env)), None, None, None, None
     return Evaluation(), None, None, None, None
 

@@ -18,13 +18,15 @@ Rules (decided where the design is silent, for a trader who wants signal, not no
   ``down_after`` without the exchange answering in between; each affected user is told
   once per outage. It fires on the first failure past the threshold (the tester's retries
   keep them coming); a stalled tester is the Prometheus rules' business.
-* ``strategy_paused`` / ``lease_lost`` — from the strategy runner's events.
+* ``strategy_paused`` — a strategy paused by itself (the runner's ``strategy.paused``).
+* ``lease_lost`` — a runner took a strategy over from one that died (the runner's
+  ``strategy.lease_lost``); information for the strategy's owner.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bf_shared.codes import TEXTS, ErrorCode, should_retry
 from bf_shared.exchanges import get_exchange
@@ -203,14 +205,32 @@ def on_strategy_paused(notice: StrategyNotice) -> Evaluation:
 
 
 def on_lease_lost(notice: StrategyNotice) -> Evaluation:
-    """A runner lost a strategy's lease: another replica takes over (no order is doubled)."""
+    """A runner took over a strategy from one that stopped renewing its lease.
+
+    Told to the strategy's owner (``user_id``) as information: nothing is asked of them, but
+    the strategy went unwatched from the previous runner's last renewal until the takeover,
+    and a trader wants to know that, and when. One alert per strategy and lost session (the
+    event's message id), so a redelivery or a second runner's attempt never notifies twice.
+    Runner names are infrastructure detail and stay out of the text.
+    """
     if not notice.user_id:
         return Evaluation(notes=("lease event without user_id: logged only",))
     name = f"'{notice.name}'" if notice.name else "A strategy"
-    return Evaluation(candidates=(_strategy_alert(notice, AlertRule.LEASE_LOST, Severity.INFO,
-                                                  f"{name} moved to another runner",
-                                                  "The runner that traded it stopped renewing its lease; another "
-                                                  "runner has taken over. Orders are never placed twice."),))
+    same = notice.new_owner is not None and notice.new_owner == notice.previous_owner
+    title = f"{name} resumed after its runner lost its lease" if same else f"{name} moved to another runner"
+    taker = "The same runner took it back" if same else "Another runner took it over"
+    when = ""
+    if notice.lost_at is not None and notice.occurred_at is not None:
+        when = f" The lease ran out at {_utc(notice.lost_at)} and the takeover came at {_utc(notice.occurred_at)}."
+    text = (f"The runner trading it stopped renewing its lease (it crashed or lost its connection to the platform). "
+            f"{taker} and continues from the saved state.{when} Orders already on the exchange stayed there and "
+            "are checked again; no order is placed twice.")
+    return Evaluation(candidates=(_strategy_alert(notice, AlertRule.LEASE_LOST, Severity.INFO, title, text),))
+
+
+def _utc(at: datetime) -> str:
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return f"{aware.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _strategy_alert(notice: StrategyNotice, rule: AlertRule, severity: Severity, title: str, text: str) -> Alert:

@@ -30,6 +30,10 @@ class StrategyNotice(BaseModel):
     reason: str | None = None
     runner_id: str | None = None
     status: str | None = None
+    # Lease-lost events (:class:`bf_shared.strategy_messages.StrategyLeaseLost`).
+    previous_owner: str | None = None
+    new_owner: str | None = None
+    lost_at: datetime | None = None
 
 
 class Envelope(Frozen):
