@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
 from nats.js.kv import KeyValue
 from prometheus_client import CollectorRegistry
 
@@ -29,8 +30,10 @@ from bf_shared.bus import ensure_streams, kv_bucket, publish
 from bf_shared.bus import make_broker
 from bf_shared.messages import ConnectionDeleted, Permissions, TestFailed, TestPassed, TestResult
 from bf_shared.strategy import StrategyParams
+from bf_shared.strategy_messages import StrategyLeaseLost, lease_lost_id
 
 from bf_runner.bootstrap import RunnerService
+from bf_runner.domain.leases import Claim, claim_key
 from bf_runner.settings import RunnerSettings
 
 from .strategy_bus_fakes import BusVenue, eventually, put_spec, runner_process, spec, status_of
@@ -161,10 +164,22 @@ async def test_killed_runner_is_taken_over_within_ttl_plus_5s_without_duplicate_
         survivor = await start_runner(nats_url, "survivor")
         await asyncio.sleep(2)
         before = {cid: o.status for cid, o in venue.orders.items()}
+        leases = await nc.jetstream().key_value(subjects.KV_LEASES)
+        victims = await _claimed_by(leases, ids, "victim")  # some may have been handed over already
+        assert victims
         victim.signal(signal.SIGKILL)
         await asyncio.to_thread(victim.kill)
         took = await eventually(lambda: _count(survivor, 4), FAST["lease_ttl_s"] + 5, "takeover within TTL + 5 s")
         assert took <= FAST["lease_ttl_s"] + 5
+        # every strategy of the killed runner is announced once, by the runner that took it over;
+        # the ones handed over before the kill are not
+        lost = await _lease_lost_events(nc, len(victims))
+        assert sorted(e.strategy_id for e, _ in lost) == sorted(victims)
+        for event, msg_id in lost:
+            assert msg_id == event.message_id == lease_lost_id(event.strategy_id, victims[event.strategy_id])
+            assert (event.user_id, event.connection_id, event.previous_owner, event.new_owner) == \
+                ("user1", "conn1", "victim", "survivor")
+            assert event.lost_at <= event.occurred_at
         # the survivor continues from the persisted state: the first reinforcement fills and
         # the exit is re-priced, each exactly once
         await eventually(lambda: _adds_done(kv, ids, 1), 20, "reinforcement 1 applied",
@@ -179,6 +194,33 @@ async def test_killed_runner_is_taken_over_within_ttl_plus_5s_without_duplicate_
         if survivor is not None:
             await survivor.stop()
         victim.stop()
+
+
+async def _claimed_by(leases: KeyValue, ids: list[str], runner_id: str) -> dict[str, str]:
+    """Strategy id -> session id of the claims ``runner_id`` holds."""
+    out = {}
+    for sid in ids:
+        claim = Claim.model_validate_json((await leases.get(claim_key(sid))).value or b"{}")
+        if claim.runner_id == runner_id:
+            out[sid] = claim.session_id
+    return out
+
+
+async def _lease_lost_events(nc: Client, expected: int) -> list[tuple[StrategyLeaseLost, str | None]]:
+    """Every lease-lost event the events stream holds, with its Nats-Msg-Id; waits for
+    ``expected`` of them, then a little longer so that a duplicate would show."""
+    js = nc.jetstream()
+    sub = await js.subscribe(subjects.STRATEGY_LEASE_LOST, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    out: list[tuple[StrategyLeaseLost, str | None]] = []
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=10.0 if len(out) < expected else 1.0)
+            except nats.errors.TimeoutError:
+                return out
+            out.append((StrategyLeaseLost.model_validate_json(msg.data), (msg.headers or {}).get("Nats-Msg-Id")))
+    finally:
+        await sub.unsubscribe()
 
 
 async def _adds_done(kv: KeyValue, ids: list[str], n: int) -> bool:
