@@ -164,11 +164,12 @@ async def test_killed_runner_is_taken_over_within_ttl_plus_5s_without_duplicate_
         survivor = await start_runner(nats_url, "survivor")
         await asyncio.sleep(2)
         before = {cid: o.status for cid, o in venue.orders.items()}
-        leases = await nc.jetstream().key_value(subjects.KV_LEASES)
-        victims = await _claimed_by(leases, ids, "victim")  # some may have been handed over already
-        assert victims
         victim.signal(signal.SIGKILL)
         await asyncio.to_thread(victim.kill)
+        # What the dead runner still holds (some may have been handed over before the kill);
+        # nobody can take these over before its session expires.
+        victims = await _claimed_by(await nc.jetstream().key_value(subjects.KV_LEASES), ids, "victim")
+        assert victims
         took = await eventually(lambda: _count(survivor, 4), FAST["lease_ttl_s"] + 5, "takeover within TTL + 5 s")
         assert took <= FAST["lease_ttl_s"] + 5
         # every strategy of the killed runner is announced once, by the runner that took it over;
