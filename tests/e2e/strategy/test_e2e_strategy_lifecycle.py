@@ -10,7 +10,8 @@ OpenBao, every service a process) serves the module's tests, which run in order:
    re-test fails, the strategy pauses; the whitelist is fixed: a re-test passes, the
    strategy resumes and catches up with what filled meanwhile;
 3. the runner owning the strategies is killed with -9: the other owns them within TTL + 5 s,
-   continues from the persisted state, and the simulator holds no duplicate order.
+   announces each one it took over on ``bf.evt.strategy.lease_lost`` (once), continues from
+   the persisted state, and the simulator holds no duplicate order.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ import httpx
 import nats
 import pytest
 import pytest_asyncio
+from nats.js.api import DeliverPolicy
 from nats.js.kv import KeyValue
 
 from bf_launch.stack import Stack
 from bf_launch.vault_bootstrap import VaultAccess
 from bf_shared import subjects
-from bf_shared.strategy_messages import StrategyStatusView, status_key
+from bf_shared.strategy_messages import StrategyStatusView, lease_lost_id, status_key
 
 PASSWORD = "correct horse battery staple"
 LEASE_TTL_S = 6.0
@@ -277,13 +279,30 @@ async def test_killed_runner_is_replaced_within_ttl_plus_5s_and_no_order_is_dupl
 
     stack.child(victim).signal(signal.SIGKILL)
     killed_at = time.monotonic()
+    nc = await nats.connect(stack.nats_url)
+    try:
+        await asyncio.sleep(0.5)  # the process is gone; its session outlives it by most of a TTL
+        lost_claims = await _claims_of(nc, ids, f"-{pids[victim]}-")
+        assert lost_claims
 
-    async def taken_over() -> bool:
-        now = await _owners(kv, ids)
-        return all(rid and f"-{pids[survivor]}-" in rid for rid in now.values())
-    await until(taken_over, LEASE_TTL_S + 5 + 5, "takeover")
-    assert time.monotonic() - killed_at <= LEASE_TTL_S + 5 + 1  # + polling slack
-    assert len(await sim.orders(key["api_key"])) == before  # takeover re-sent nothing new
+        async def taken_over() -> bool:
+            now = await _owners(kv, ids)
+            return all(rid and f"-{pids[survivor]}-" in rid for rid in now.values())
+        await until(taken_over, LEASE_TTL_S + 5 + 5, "takeover")
+        assert time.monotonic() - killed_at <= LEASE_TTL_S + 5 + 1  # + polling slack
+        assert len(await sim.orders(key["api_key"])) == before  # takeover re-sent nothing new
+
+        # The owner is told: one lease-lost event per strategy the killed runner held, from the survivor.
+        lost = await _lease_lost(nc, set(lost_claims))
+        assert sorted(e["strategy_id"] for e, _ in lost) == sorted(lost_claims)
+        user_id = json.loads((await kv.get(f"spec.{ids[0]}")).value or b"{}")["user_id"]
+        for event, msg_id in lost:
+            runner_id, session_id = lost_claims[event["strategy_id"]]
+            assert msg_id == event["message_id"] == lease_lost_id(event["strategy_id"], session_id)
+            assert (event["user_id"], event["connection_id"], event["previous_owner"]) == (user_id, cid, runner_id)
+            assert f"-{pids[survivor]}-" in event["new_owner"] and event["name"].startswith("E2E ")
+    finally:
+        await nc.close()
 
     await sim.price(58700)  # every strategy: add 1 fills, exit re-priced, add 2 placed — once each
 
@@ -297,6 +316,36 @@ async def test_killed_runner_is_replaced_within_ttl_plus_5s_and_no_order_is_dupl
     stack.child(victim).stop()
     for sid in ids:
         await api.call("DELETE", f"/strategies/{sid}")
+
+
+async def _claims_of(nc: nats.NATS, ids: list[str], runner_marker: str) -> dict[str, tuple[str, str]]:
+    """Strategy id -> (runner id, session id) of the claims held by the runner named like ``runner_marker``."""
+    leases = await nc.jetstream().key_value(subjects.KV_LEASES)
+    out = {}
+    for sid in ids:
+        claim = json.loads((await leases.get(f"claim.{sid}")).value or b"{}")
+        if runner_marker in claim.get("runner_id", ""):
+            out[sid] = (claim["runner_id"], claim["session_id"])
+    return out
+
+
+async def _lease_lost(nc: nats.NATS, strategy_ids: set[str]) -> list[tuple[dict[str, Any], str | None]]:
+    """The lease-lost events of these strategies in the events stream (with their Nats-Msg-Id):
+    waits for one each, then a moment more so that a duplicate would show."""
+    sub = await nc.jetstream().subscribe(subjects.STRATEGY_LEASE_LOST, ordered_consumer=True,
+                                         deliver_policy=DeliverPolicy.ALL)
+    out: list[tuple[dict[str, Any], str | None]] = []
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=15.0 if len(out) < len(strategy_ids) else 1.0)
+            except nats.errors.TimeoutError:
+                return out
+            event = json.loads(msg.data)
+            if event["strategy_id"] in strategy_ids:
+                out.append((event, (msg.headers or {}).get("Nats-Msg-Id")))
+    finally:
+        await sub.unsubscribe()
 
 
 async def _owners_known(kv: KeyValue, ids: list[str]) -> dict[str, str | None] | None:
