@@ -78,6 +78,10 @@ class SecretWriter(Protocol):
         """Destroy every version and the metadata. Idempotent."""
         ...
 
+    async def destroy_versions_before(self, connection_id: str, version: int) -> None:
+        """Destroy versions ``1 .. version-1`` (the keys a rotation replaced). Idempotent."""
+        ...
+
     async def fingerprint(self, api_key: str) -> str:
         """A keyed HMAC of the API key (Vault transit): equal keys give equal fingerprints."""
         ...
@@ -174,6 +178,17 @@ class HvacVault:
 
         await self._run(delete)
 
+    async def destroy_versions_before(self, connection_id: str, version: int) -> None:
+        path = _path(connection_id)
+        old = list(range(1, version))
+        if not old:
+            return
+        await self._run(
+            lambda: self._client.secrets.kv.v2.destroy_secret_versions(
+                path=path, versions=old, mount_point=self._settings.kv_mount
+            )
+        )
+
     async def fingerprint(self, api_key: str) -> str:
         encoded = base64.b64encode(api_key.encode()).decode()
         result: dict[str, Any] = await self._run(
@@ -233,6 +248,12 @@ class FakeVault:
     async def destroy(self, connection_id: str) -> None:
         self._check()
         self.versions.pop(_path(connection_id), None)
+
+    async def destroy_versions_before(self, connection_id: str, version: int) -> None:
+        self._check()
+        versions = self.versions.get(_path(connection_id), [])
+        for index in range(min(version - 1, len(versions))):
+            versions[index] = None
 
     async def fingerprint(self, api_key: str) -> str:
         self._check()

@@ -80,3 +80,22 @@ async def test_fingerprint_is_stable_per_key_and_reveals_nothing(vault_server: V
     assert await again.fingerprint(KEY) == first
     assert await gateway.fingerprint(KEY + "x") != first
     assert KEY not in first and len(first) == 32
+
+
+async def test_gateway_destroys_the_keys_a_rotation_replaced(vault_server: VaultAccess) -> None:
+    gateway = HvacVault(vault_server.settings("gateway"))
+    connector = HvacVault(vault_server.settings("connector"))
+    cid = connection_id()
+    await gateway.put(cid, creds())
+    await gateway.put(cid, creds("hv-key-rotated-02"))
+    assert await gateway.put(cid, creds("hv-key-rotated-03")) == 3
+
+    await gateway.destroy_versions_before(cid, 3)
+
+    for old in (1, 2):
+        with pytest.raises(SecretNotFound):
+            await connector.read(cid, version=old)
+    assert (await connector.read(cid)).api_key.get_secret_value() == "hv-key-rotated-03"
+    await gateway.destroy_versions_before(cid, 3)  # idempotent
+    await gateway.destroy_versions_before(cid, 1)  # nothing before the first version
+    await gateway.destroy(cid)

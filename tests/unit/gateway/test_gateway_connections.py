@@ -215,6 +215,7 @@ async def test_rotating_writes_a_new_vault_version_moves_the_fingerprint_and_ret
     assert view["withdraw_attested"] is False  # the attestation was about the old key
     versions = gw.vault.versions[f"connections/{cid}"]
     assert len(versions) == 2 and versions[-1] is not None and versions[-1].secret.get_secret_value() == new_secret
+    assert versions[0] is None, "the replaced key is destroyed, not kept readable"
     assert set(gw.fingerprints_kv.data).isdisjoint(old_fingerprints) and len(gw.fingerprints_kv.data) == 1
     [rotated] = published(gw, subjects.CONNECTION_CREDENTIALS_ROTATED)
     assert isinstance(rotated, ConnectionCredentialsRotated)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bf_shared import subjects
 from bf_shared.vault import Credentials, FakeVault, VaultUnavailable
@@ -160,3 +161,22 @@ async def test_a_vault_write_that_times_out_is_undone_in_case_it_landed() -> Non
 
     assert r.status_code == 503
     assert nothing_about_connections_stored(gw)
+
+
+async def test_a_rotation_stands_when_destroying_the_replaced_key_fails(
+    client: httpx.AsyncClient, gw: InMemoryGateway, alice: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = (await client.post(f"{API}/connections", headers=alice, json={
+        "exchange": "mexc", "name": "Main", "api_key": "mx0vglDESTROY0001abcd", "secret": "FIRST-SECRET-0001",
+        "markets": ["spot"],
+    })).json()["id"]
+
+    async def down(connection_id: str, version: int) -> None:
+        raise VaultUnavailable("vault unavailable: fake is down")
+
+    monkeypatch.setattr(gw.vault, "destroy_versions_before", down)
+    r = await client.put(f"{API}/connections/{cid}/credentials", headers=alice,
+                         json={"api_key": "mx0vglDESTROY0002abcd", "secret": "SECOND-SECRET-0002"})
+    assert r.status_code == 200, r.text
+    versions = gw.vault.versions[f"connections/{cid}"]
+    assert [v.secret.get_secret_value() if v else None for v in versions] == ["FIRST-SECRET-0001", "SECOND-SECRET-0002"]

@@ -320,6 +320,12 @@ async def rotate_credentials(
                 )
                 await deps.publisher.publish(subjects.CONNECTION_CREDENTIALS_ROTATED, rotated)
                 await deps.publisher.publish(subjects.TEST_REQUESTED, _test_requested(view, test_id, TestReason.ROTATED))
+    # The replaced keys serve nothing any more: destroy them, so only the current key is ever
+    # readable. Best effort: the rotation itself is done; a failure is logged by id only.
+    try:
+        await deps.vault.destroy_versions_before(connection_id, version)
+    except VaultError:
+        log.warning("connection %s: replaced key versions not destroyed (vault unavailable)", connection_id)
     if current.key_fingerprint != fingerprint:
         await _share_reuse(current.key_fingerprint, deps, changed=connection_id)
         await _share_reuse(fingerprint, deps, changed=connection_id)
@@ -327,12 +333,19 @@ async def rotate_credentials(
 
 
 async def request_test(connection_id: str, user_id: str, deps: ConnectionDeps) -> str:
-    """Ask for a new test; returns its id (or the id of one requested moments ago)."""
+    """Ask for a new test; returns its id (or the id of one requested moments ago).
+
+    A background periodic re-check of an Online connection (pending, status still
+    ``online``) is not reused: the user asked to watch a test, so one is requested and the
+    connection shows ``testing`` until it reports.
+    """
     current = await _owned(deps, user_id, connection_id)
     now = deps.clock()
     pending = current.pending_test
     if pending is not None and now - (pending.started_at or pending.since) < COALESCE_TESTS:
-        return pending.test_id
+        background = pending.reason == TestReason.PERIODIC and current.status == "online"
+        if not background:
+            return pending.test_id
     test_id = deps.new_id()
     with _unavailable("no test was started"):
         await deps.publisher.publish(subjects.TEST_REQUESTED, _test_requested(current, test_id, TestReason.MANUAL))
