@@ -182,6 +182,9 @@ class TestStarted(Message):
     exchange: str
     attempt: int = 1
     started_at: datetime = Field(default_factory=utcnow)
+    # Why the test runs (the command's reason), so a read model can tell a background
+    # periodic re-check from a test someone is waiting for. Optional: older events lack it.
+    reason: TestReason | None = None
 
 
 class TestPassed(Message):

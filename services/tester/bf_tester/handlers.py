@@ -198,6 +198,7 @@ async def _run(
             exchange=cmd.exchange,
             attempt=cmd.attempt,
             started_at=started_at,
+            reason=cmd.reason,
         ),
     )
     async with ProgressRelay(cmd, progress, settings.egress_ips).watching():

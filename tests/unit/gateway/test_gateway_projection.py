@@ -32,8 +32,10 @@ def view(test_id: str = "t1", requested: float = 0) -> ConnectionView:
     )
 
 
-def started(test_id: str, when: float, attempt: int = 1) -> TestStarted:
-    return TestStarted(test_id=test_id, connection_id=CONN, user_id=USER, exchange="mexc", attempt=attempt, started_at=at(when))
+def started(test_id: str, when: float, attempt: int = 1, reason: TestReason | None = None) -> TestStarted:
+    return TestStarted(
+        test_id=test_id, connection_id=CONN, user_id=USER, exchange="mexc", attempt=attempt, started_at=at(when), reason=reason
+    )
 
 
 def result(test_id: str, start: float, status: Literal["passed", "failed"] = "passed", attempt: int = 1) -> TestResult:
@@ -139,6 +141,69 @@ def test_a_newer_test_started_by_the_tester_replaces_the_pending_one() -> None:
 
     assert v is not None and v.pending_test is not None
     assert v.pending_test.test_id == "periodic" and v.pending_test.reason is None
+
+
+def settled(status: Literal["passed", "failed"]) -> ConnectionView:
+    """A connection whose first test (t1, started at 1 s) reported ``status``."""
+    v = finish(view("t1"), result("t1", 1, status), now=10)
+    assert v is not None and v.pending_test is None
+    return v
+
+
+def test_a_periodic_recheck_of_an_online_connection_keeps_it_online_and_records_the_test() -> None:
+    v = on_test_started(settled("passed"), started("p1", 3600, reason=TestReason.PERIODIC), at(3600))
+
+    assert v is not None and v.status == "online"
+    assert v.pending_test is not None
+    assert (v.pending_test.test_id, v.pending_test.reason, v.pending_test.started_at) == ("p1", TestReason.PERIODIC, at(3600))
+    again = on_test_started(v, started("p1", 3600, reason=TestReason.PERIODIC), at(3601))  # redelivered start
+    assert again is not None and again.status == "online"
+
+
+@pytest.mark.parametrize(("status", "expected"), [("passed", "online"), ("failed", "failed")])
+def test_the_result_of_a_periodic_recheck_settles_the_status(status: Literal["passed", "failed"], expected: str) -> None:
+    running = on_test_started(settled("passed"), started("p1", 3600, reason=TestReason.PERIODIC), at(3600))
+    assert running is not None and running.status == "online"
+
+    v = finish(running, result("p1", 3600, status), now=3603)
+
+    assert v is not None and v.status == expected and v.pending_test is None
+    assert v.last_test is not None and v.last_test.test_id == "p1"
+
+
+def test_a_periodic_test_of_a_failed_connection_still_shows_testing() -> None:
+    v = on_test_started(settled("failed"), started("p1", 3600, reason=TestReason.PERIODIC), at(3600))
+
+    assert v is not None and v.status == "testing"
+    assert v.pending_test is not None and v.pending_test.reason == TestReason.PERIODIC
+
+
+@pytest.mark.parametrize("reason", [TestReason.MANUAL, TestReason.RETRY, TestReason.ROTATED, None])
+def test_any_other_start_on_an_online_connection_shows_testing(reason: TestReason | None) -> None:
+    v = on_test_started(settled("passed"), started("t2", 3600, reason=reason), at(3600))
+
+    assert v is not None and v.status == "testing"
+
+
+def test_a_manual_test_requested_during_a_recheck_shows_testing_and_waits_for_its_own_result() -> None:
+    running = on_test_started(settled("passed"), started("p1", 3600, reason=TestReason.PERIODIC), at(3600))
+    assert running is not None
+    asked = awaiting_test(running, "m1", TestReason.MANUAL, at(3601))
+    assert asked.status == "testing"
+
+    v = finish(asked, result("p1", 3600, "passed"), now=3603)  # the re-check ran on the same key, before the click
+
+    assert v is not None and v.status == "testing"
+    assert v.pending_test is not None and v.pending_test.test_id == "m1"
+
+
+def test_a_pending_request_keeps_its_own_reason_when_its_start_arrives() -> None:
+    asked = awaiting_test(settled("passed"), "m1", TestReason.MANUAL, at(3600))
+
+    v = on_test_started(asked, started("m1", 3601, reason=TestReason.MANUAL), at(3601))
+
+    assert v is not None and v.status == "testing"
+    assert v.pending_test is not None and v.pending_test.reason == TestReason.MANUAL
 
 
 def test_a_result_arriving_before_the_gateway_marks_its_request_is_not_reopened() -> None:

@@ -124,6 +124,30 @@ async def test_started_then_passed() -> None:
     assert world.metrics.finished == [("mexc", "passed", "none", 0.0)]
 
 
+def start_reasons(world: World) -> list[object]:
+    """The reason of each published ``TestStarted`` (anything else published there shows as itself)."""
+    return [m.reason if isinstance(m, TestStarted) else m for m in world.publish.of(subjects.TEST_STARTED)]
+
+
+@pytest.mark.parametrize("reason", [TestReason.PERIODIC, TestReason.MANUAL, TestReason.ADDED])
+async def test_test_started_says_why_the_test_runs(reason: TestReason) -> None:
+    # The read model keeps an Online connection online during a periodic re-check: it needs the reason.
+    world = World(as_reply(good_reply))
+    await world.handle(request(reason=reason))
+
+    assert start_reasons(world) == [reason]
+
+
+async def test_a_retry_attempt_starts_with_reason_retry() -> None:
+    world = World(as_reply(down_reply))
+    await world.handle(request(reason=TestReason.PERIODIC))
+    world.clock.advance(6)
+    (retry,) = await world.run_due_retries()
+    await world.handle(retry)
+
+    assert start_reasons(world) == [TestReason.PERIODIC, TestReason.RETRY]
+
+
 async def test_exchange_down_fails_and_schedules_a_retry() -> None:
     world = World(as_reply(down_reply))
     cmd = request(markets=("spot",), attested=True, key_reused="same_user")

@@ -11,13 +11,21 @@ timestamps:
 * a result settles the status (``online``/``failed``) unless the connection still waits for a
   newer test (requested after that result's test started, e.g. after a key rotation): then
   the result is recorded as ``last_test`` and the status stays ``testing``. A pending test
-  that has not reported for ``PENDING_TIMEOUT`` no longer holds the status back.
+  that has not reported for ``PENDING_TIMEOUT`` no longer holds the status back;
+* a periodic re-check (``TestStarted.reason == periodic``) of a connection that is ``online``
+  keeps it ``online`` while it runs: the tester re-tests Online connections every few hours
+  and a trader must not see Online -> Testing -> Online each time. The test is still recorded
+  as ``pending_test`` (reason ``periodic``), and its result settles the status as any other
+  (a failure turns the connection ``failed`` at once). Every other start (a user's test, a
+  retry of a failed connection, a periodic test of a connection that is not online, or an
+  event from a tester that does not say why) shows ``testing`` as before.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from bf_shared.messages import TestResult, TestStarted
+
+from bf_shared.messages import TestReason, TestResult, TestStarted
 
 from bf_gateway.domain.connections import ConnectionView, PendingTest
 
@@ -40,14 +48,26 @@ def on_test_started(view: ConnectionView, event: TestStarted, now: datetime) -> 
     if pending is not None and pending.test_id == event.test_id:
         if pending.started_at is not None and event.attempt < pending.attempt:
             return None  # an earlier attempt of the test that is running now
-        running = pending.model_copy(update={"started_at": event.started_at, "attempt": event.attempt})
+        running = pending.model_copy(
+            update={"started_at": event.started_at, "attempt": event.attempt, "reason": pending.reason or event.reason}
+        )
     elif pending is not None and event.started_at < pending.since:
         return None  # a newer test is already pending; this one cannot settle anything
     else:
         running = PendingTest(
-            test_id=event.test_id, since=event.started_at, started_at=event.started_at, attempt=event.attempt
+            test_id=event.test_id,
+            reason=event.reason,
+            since=event.started_at,
+            started_at=event.started_at,
+            attempt=event.attempt,
         )
-    return view.model_copy(update={"status": "testing", "pending_test": running, "updated_at": now})
+    status = view.status if _background_recheck(view, event) else "testing"
+    return view.model_copy(update={"status": status, "pending_test": running, "updated_at": now})
+
+
+def _background_recheck(view: ConnectionView, event: TestStarted) -> bool:
+    """Whether ``event`` is a periodic re-test of a connection that works: no one waits for it."""
+    return event.reason == TestReason.PERIODIC and view.status == "online"
 
 
 def on_test_finished(view: ConnectionView, result: TestResult, now: datetime) -> ConnectionView | None:
