@@ -121,7 +121,9 @@ async def test_the_secret_lands_in_vault_only_and_is_destroyed_with_the_connecti
     assert len(deleted) == 1
 
 
-async def test_rotation_writes_a_new_version_readable_by_the_connector(gateway: Gateway, vault_server: VaultAccess) -> None:
+async def test_rotation_writes_a_new_version_readable_by_the_connector_and_destroys_the_old(
+    gateway: Gateway, vault_server: VaultAccess
+) -> None:
     cid = (await _add(gateway, name="Rotating"))["id"]
     connector = HvacVault(vault_server.settings("connector"))
 
@@ -131,7 +133,8 @@ async def test_rotation_writes_a_new_version_readable_by_the_connector(gateway: 
 
     assert r.status_code == 200 and r.json()["api_key_masked"] == "mx0v…9999"
     assert (await connector.read(cid)).secret.get_secret_value() == "ROTATED-SECRET-0001"
-    assert (await connector.read(cid, version=1)).secret.get_secret_value() == SECRET
+    with pytest.raises(SecretNotFound):  # the replaced key is destroyed
+        await connector.read(cid, version=1)
     await gateway.client.delete(f"{API}/connections/{cid}", headers=gateway.headers)
 
 
